@@ -1,1 +1,4 @@
-//! it
+//! Pact end-to-end tests (one binary; each module is an area).
+
+mod foundation;
+mod toolchain;

@@ -1,0 +1,57 @@
+//! The deployment record `contracts/deployments/<chain_id>.json`, written by the forge deploy
+//! scripts and read by the indexer, the relayer, the API and the tests.
+
+use alloy::primitives::Address;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Addresses and start blocks of one chain's Pact contracts. Contracts that were not deployed on
+/// a chain (an escrow on an identity satellite, say) are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// Settlement token (TestUSDT on local chains).
+    #[serde(default)]
+    pub token: Option<Address>,
+    /// Decimals of `token`.
+    #[serde(default)]
+    pub token_decimals: Option<u8>,
+    /// The PactEscrow instance for `token`.
+    #[serde(default)]
+    pub escrow: Option<Address>,
+    /// Block of the escrow deployment (the indexer's start block).
+    #[serde(default)]
+    pub deploy_block: Option<u64>,
+}
+
+/// Why a deployment record could not be read.
+#[derive(Debug)]
+pub enum DeploymentError {
+    /// The file could not be read.
+    Io(std::path::PathBuf, std::io::Error),
+    /// The file is not a valid deployment record.
+    Parse(std::path::PathBuf, serde_json::Error),
+}
+
+impl std::fmt::Display for DeploymentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(p, e) => write!(f, "cannot read deployment file {}: {e}", p.display()),
+            Self::Parse(p, e) => write!(f, "invalid deployment file {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for DeploymentError {}
+
+impl Deployment {
+    /// Reads and parses a deployment file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, DeploymentError> {
+        let path = path.as_ref();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| DeploymentError::Io(path.into(), e))?;
+        serde_json::from_str(&text).map_err(|e| DeploymentError::Parse(path.into(), e))
+    }
+}
