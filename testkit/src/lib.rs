@@ -5,6 +5,8 @@
 //! - [`TestDb`] creates a fresh PostgreSQL database on the server named by `DATABASE_URL` (or
 //!   `.pact/env`, written by `scripts/setup`), and drops it when the test ends.
 
+pub mod rpc_proxy;
+
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
@@ -151,6 +153,25 @@ impl Drop for TestDb {
             Ok::<_, eyre::Report>(())
         })
         .join();
+    }
+}
+
+/// A child process that is killed (SIGKILL) and reaped when dropped, so a failing test leaves no
+/// orphan behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    /// Kills the process now (SIGKILL) and waits for it.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()?;
+        self.0.wait().map(|_| ())
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

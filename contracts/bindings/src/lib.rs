@@ -23,6 +23,12 @@ mod generated {
         TestUSDT,
         "artifacts/TestUSDT.json"
     );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        LogEmitter,
+        "artifacts/LogEmitter.json"
+    );
 }
 
 pub use generated::*;

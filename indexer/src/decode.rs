@@ -1,0 +1,138 @@
+//! Which contracts are indexed, and their logs decoded (through the `sol!` bindings) into the rows
+//! the store writes.
+
+use crate::{IndexerError, IndexerResult};
+use alloy::{
+    primitives::{Address, B256, U256},
+    rpc::types::Log,
+    sol_types::SolEvent,
+};
+use pact_bindings::TestUSDT;
+use std::collections::HashMap;
+
+/// What a contract is, which decides how its logs are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContractKind {
+    /// An ERC-20 settlement token (its `Transfer` events are kept).
+    Token,
+}
+
+/// The indexed contracts of one chain.
+#[derive(Debug, Clone, Default)]
+pub struct Contracts {
+    kinds: HashMap<Address, ContractKind>,
+    addresses: Vec<Address>,
+}
+
+impl Contracts {
+    /// Adds a contract.
+    pub fn insert(&mut self, address: Address, kind: ContractKind) {
+        if self.kinds.insert(address, kind).is_none() {
+            self.addresses.push(address);
+        }
+    }
+
+    /// Every address, for the `eth_getLogs` filter.
+    pub fn addresses(&self) -> &[Address] {
+        &self.addresses
+    }
+
+    /// True when nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+}
+
+/// Position and origin of a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogMeta {
+    /// Block number.
+    pub block_number: u64,
+    /// Index of the log in its block.
+    pub log_index: u32,
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Emitting contract.
+    pub address: Address,
+}
+
+/// A `Transfer` of a settlement token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenTransfer {
+    /// Where it happened.
+    pub meta: LogMeta,
+    /// Sender.
+    pub from: Address,
+    /// Recipient.
+    pub to: Address,
+    /// Amount in base units.
+    pub amount: U256,
+}
+
+/// Decoded rows of a block range, in chain order.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Token transfers.
+    pub token_transfers: Vec<TokenTransfer>,
+    /// Logs of indexed contracts that carry no event the indexer keeps (e.g. `Approval`).
+    pub skipped: usize,
+}
+
+impl Batch {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.token_transfers.len()
+    }
+
+    /// True when the batch holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes `logs` (of one range, in chain order) into rows.
+    pub fn decode(contracts: &Contracts, logs: &[Log]) -> IndexerResult<Self> {
+        let mut batch = Self::default();
+        for log in logs {
+            batch.push(contracts, log)?;
+        }
+        Ok(batch)
+    }
+
+    fn push(&mut self, contracts: &Contracts, log: &Log) -> IndexerResult<()> {
+        let Some(kind) = contracts.kinds.get(&log.address()) else {
+            return Err(IndexerError::Inconsistent(format!(
+                "log of unrequested contract {}",
+                log.address()
+            )));
+        };
+        let meta = LogMeta {
+            block_number: log
+                .block_number
+                .ok_or_else(|| IndexerError::Inconsistent("log without block number".into()))?,
+            log_index: log
+                .log_index
+                .ok_or_else(|| IndexerError::Inconsistent("log without log index".into()))?
+                as u32,
+            tx_hash: log.transaction_hash.unwrap_or_default(),
+            address: log.address(),
+        };
+        match kind {
+            ContractKind::Token => {
+                if log.topic0() == Some(&TestUSDT::Transfer::SIGNATURE_HASH) {
+                    let ev = TestUSDT::Transfer::decode_log_data(log.data()).map_err(|e| {
+                        IndexerError::Inconsistent(format!("undecodable Transfer: {e}"))
+                    })?;
+                    self.token_transfers.push(TokenTransfer {
+                        meta,
+                        from: ev.from,
+                        to: ev.to,
+                        amount: ev.value,
+                    });
+                } else {
+                    self.skipped += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}

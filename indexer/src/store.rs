@@ -1,0 +1,275 @@
+//! The indexer's side of PostgreSQL: every write is one transaction holding the rows, the block
+//! window and the cursor (compare-and-set, so two indexers on one chain cannot interleave), with a
+//! `NOTIFY pact_chain` delivered on commit.
+
+use crate::{IndexerError, IndexerResult, copy::CopyBuf, decode::Batch, rpc::Head};
+use alloy::primitives::B256;
+use sqlx::{PgPool, Postgres, Transaction, postgres::PgPoolOptions};
+
+/// The channel `NOTIFY` is sent on after every commit; the payload is JSON
+/// `{"chain_id":N,"from":A,"to":B}` (rows added for blocks A..=B) or
+/// `{"chain_id":N,"reorg":F}` (everything above block F was removed).
+pub const NOTIFY_CHANNEL: &str = "pact_chain";
+
+/// Where a chain's indexing stands: every log up to and including this block is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Block number.
+    pub number: u64,
+    /// Its hash.
+    pub hash: B256,
+}
+
+/// The indexer's database handle.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+fn b256(bytes: &[u8]) -> IndexerResult<B256> {
+    B256::try_from(bytes)
+        .map_err(|_| IndexerError::Inconsistent(format!("stored hash of {} bytes", bytes.len())))
+}
+
+impl Store {
+    /// Connects and applies the migrations.
+    pub async fn connect(url: &str) -> IndexerResult<Self> {
+        let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+        crate::MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A store over an existing pool (migrations must have run).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The chain's cursor, if it has indexed anything.
+    pub async fn cursor(&self, chain_id: u64) -> IndexerResult<Option<Cursor>> {
+        let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT block_number, block_hash FROM indexer_cursors WHERE chain_id = $1",
+        )
+        .bind(chain_id as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(n, h)| {
+            Ok(Cursor {
+                number: n as u64,
+                hash: b256(&h)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stored window blocks, newest first.
+    pub async fn window(&self, chain_id: u64) -> IndexerResult<Vec<Cursor>> {
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT number, hash FROM blocks WHERE chain_id = $1 ORDER BY number DESC",
+        )
+        .bind(chain_id as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(n, h)| {
+                Ok(Cursor {
+                    number: n as u64,
+                    hash: b256(&h)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes `batch` (rows of blocks `prev+1..=to.number`), the window `blocks`, and moves the
+    /// cursor from `prev` to `to`, in one transaction. Blocks older than `keep` below `to` are
+    /// pruned from the window.
+    pub async fn commit(
+        &self,
+        chain_id: u64,
+        prev: Option<Cursor>,
+        batch: &Batch,
+        blocks: &[Head],
+        to: Cursor,
+        keep: u64,
+    ) -> IndexerResult<()> {
+        let mut tx = self.pool.begin().await?;
+        write_rows(&mut tx, chain_id, batch).await?;
+        if !blocks.is_empty() {
+            let numbers: Vec<i64> = blocks.iter().map(|b| b.number as i64).collect();
+            let hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
+            let parents: Vec<&[u8]> = blocks.iter().map(|b| b.parent_hash.as_slice()).collect();
+            let stamps: Vec<i64> = blocks.iter().map(|b| b.timestamp as i64).collect();
+            sqlx::query(
+                "INSERT INTO blocks (chain_id, number, hash, parent_hash, timestamp)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])
+                 ON CONFLICT (chain_id, number) DO UPDATE
+                 SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp",
+            )
+            .bind(chain_id as i64)
+            .bind(&numbers)
+            .bind(&hashes)
+            .bind(&parents)
+            .bind(&stamps)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM blocks WHERE chain_id = $1 AND number < $2")
+                .bind(chain_id as i64)
+                .bind(to.number.saturating_sub(keep) as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        move_cursor(&mut tx, chain_id, prev, Some(to)).await?;
+        let from = prev.map_or(0, |c| c.number + 1);
+        notify(
+            &mut tx,
+            &format!(
+                r#"{{"chain_id":{chain_id},"from":{from},"to":{}}}"#,
+                to.number
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undoes everything above `fork` (a reorg): rows, window blocks and the cursor, in one
+    /// transaction, with an audit row. `fork = None` removes everything of the chain.
+    pub async fn rewind(
+        &self,
+        chain_id: u64,
+        prev: Cursor,
+        fork: Option<Cursor>,
+        new_head: Cursor,
+    ) -> IndexerResult<()> {
+        let above = fork.map_or(-1, |f| f.number as i64);
+        let mut tx = self.pool.begin().await?;
+        for table in EVENT_TABLES {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
+            ))
+            .bind(chain_id as i64)
+            .bind(above)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM blocks WHERE chain_id = $1 AND number > $2")
+            .bind(chain_id as i64)
+            .bind(above)
+            .execute(&mut *tx)
+            .await?;
+        move_cursor(&mut tx, chain_id, Some(prev), fork).await?;
+        sqlx::query(
+            "INSERT INTO reorgs (chain_id, fork_block, old_head, old_hash, new_head, new_hash)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(chain_id as i64)
+        .bind(above)
+        .bind(prev.number as i64)
+        .bind(prev.hash.as_slice())
+        .bind(new_head.number as i64)
+        .bind(new_head.hash.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        notify(
+            &mut tx,
+            &format!(r#"{{"chain_id":{chain_id},"reorg":{above}}}"#),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Tables holding one row per event, keyed by `(chain_id, block_number, log_index)`.
+pub const EVENT_TABLES: &[&str] = &["token_transfers"];
+
+async fn write_rows(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    batch: &Batch,
+) -> IndexerResult<()> {
+    if batch.token_transfers.is_empty() {
+        return Ok(());
+    }
+    let mut buf = CopyBuf::new();
+    for t in &batch.token_transfers {
+        buf.row(8)
+            .i64(chain_id as i64)
+            .i64(t.meta.block_number as i64)
+            .i32(t.meta.log_index as i32)
+            .bytea(t.meta.tx_hash.as_slice())
+            .bytea(t.meta.address.as_slice())
+            .bytea(t.from.as_slice())
+            .bytea(t.to.as_slice())
+            .numeric(t.amount);
+    }
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY token_transfers (chain_id, block_number, log_index, tx_hash, token, sender, recipient, amount) \
+             FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    copy.send(buf.finish()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+async fn move_cursor(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    prev: Option<Cursor>,
+    to: Option<Cursor>,
+) -> IndexerResult<()> {
+    let moved = match (prev, to) {
+        (None, Some(to)) => sqlx::query(
+            "INSERT INTO indexer_cursors (chain_id, block_number, block_hash) VALUES ($1, $2, $3)
+             ON CONFLICT (chain_id) DO NOTHING",
+        )
+        .bind(chain_id as i64)
+        .bind(to.number as i64)
+        .bind(to.hash.as_slice())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
+        (Some(prev), Some(to)) => sqlx::query(
+            "UPDATE indexer_cursors SET block_number = $3, block_hash = $4, updated_at = now()
+             WHERE chain_id = $1 AND block_number = $2",
+        )
+        .bind(chain_id as i64)
+        .bind(prev.number as i64)
+        .bind(to.number as i64)
+        .bind(to.hash.as_slice())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
+        (Some(prev), None) => {
+            sqlx::query("DELETE FROM indexer_cursors WHERE chain_id = $1 AND block_number = $2")
+                .bind(chain_id as i64)
+                .bind(prev.number as i64)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+        }
+        (None, None) => 1,
+    };
+    if moved != 1 {
+        return Err(IndexerError::Inconsistent(format!(
+            "chain {chain_id}: the cursor is not at {:?} any more (another indexer on this chain?)",
+            prev.map(|c| c.number)
+        )));
+    }
+    Ok(())
+}
+
+async fn notify(tx: &mut Transaction<'_, Postgres>, payload: &str) -> IndexerResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(payload)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
