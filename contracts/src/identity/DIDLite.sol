@@ -62,7 +62,10 @@ contract DIDLite is IDIDLite, LiteBase {
             else if (kind == KIND_REMOVE_ATTRIBUTE) size = REMOVE_SIZE;
             else revert LiteUnknownUpdateKind(n, kind);
             if (ptr + size > end) revert LiteUpdateTruncated(n, ptr - start);
-            uint64 cursor = uint64(w0 >> 184);
+            uint64 cursor;
+            assembly ("memory-safe") {
+                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly below
+            }
             _checkCursor(n, cursor, previous, toCursor);
             previous = cursor;
             assembly ("memory-safe") {

@@ -66,14 +66,17 @@ contract IdentityLite is IIdentityLite, LiteBase {
             uint8 kind = uint8(w0 >> 248);
             if (kind != KIND_SET_IDENTITY) revert LiteUnknownUpdateKind(n, kind);
             if (ptr + SET_IDENTITY_SIZE > end) revert LiteUpdateTruncated(n, ptr - start);
-            uint64 cursor = uint64(w0 >> 184);
+            uint64 cursor;
+            assembly ("memory-safe") {
+                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly below
+            }
             _checkCursor(n, cursor, previous, toCursor);
             previous = cursor;
             assembly ("memory-safe") {
                 let owner := shr(96, calldataload(add(ptr, 41)))
                 let wallet := shr(96, calldataload(add(ptr, 61)))
                 let ts := shr(240, calldataload(add(ptr, 81))) // entityType << 8 | status
-                let s0 := or(or(owner, shl(160, cursor)), shl(224, ts))
+                let s0 := or(or(owner, shl(160, cursor)), or(shl(224, shr(8, ts)), shl(232, and(ts, 0xff))))
                 mstore(0x00, calldataload(add(ptr, 9)))
                 mstore(0x20, _records.slot)
                 let slot := keccak256(0x00, 0x40)

@@ -52,7 +52,10 @@ contract StakingLite is IStakingLite, LiteBase {
             uint8 kind = uint8(w0 >> 248);
             if (kind != KIND_SET_BOND) revert LiteUnknownUpdateKind(n, kind);
             if (ptr + SET_BOND_SIZE > end) revert LiteUpdateTruncated(n, ptr - start);
-            uint64 cursor = uint64(w0 >> 184);
+            uint64 cursor;
+            assembly ("memory-safe") {
+                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly below
+            }
             _checkCursor(n, cursor, previous, toCursor);
             previous = cursor;
             assembly ("memory-safe") {
