@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {IDIDLite} from "../interfaces/identity/IDIDLite.sol";
 import {LiteBase} from "./LiteBase.sol";
 
@@ -92,3 +95,4 @@ contract DIDLite is IDIDLite, LiteBase {
         }
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

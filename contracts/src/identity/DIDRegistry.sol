@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {IDIDRegistry} from "../interfaces/identity/IDIDRegistry.sol";
 
 /// @title DIDRegistry
@@ -42,3 +45,4 @@ contract DIDRegistry is IDIDRegistry {
         if (a.validTo == 0) revert DIDRegistryAttributeAbsent(did, name);
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {IIdentityLite} from "../interfaces/identity/IIdentityLite.sol";
 import {LiteBase} from "./LiteBase.sol";
 
@@ -90,3 +93,4 @@ contract IdentityLite is IIdentityLite, LiteBase {
         }
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

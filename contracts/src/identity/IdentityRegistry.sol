@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {IIdentityRegistry} from "../interfaces/identity/IIdentityRegistry.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
@@ -145,3 +148,4 @@ contract IdentityRegistry is IIdentityRegistry, EIP712, Nonces, Ownable2Step {
         _idOfWallet[wallet] = id;
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

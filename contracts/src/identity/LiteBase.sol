@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {ILiteBase} from "../interfaces/identity/ILiteBase.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
@@ -306,3 +309,4 @@ abstract contract LiteBase is ILiteBase, EIP712 {
         emit SignerSetRotated(setId, next, newThreshold);
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

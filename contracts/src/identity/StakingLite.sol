@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {IStakingLite} from "../interfaces/identity/IStakingLite.sol";
 import {LiteBase} from "./LiteBase.sol";
 
@@ -72,3 +75,4 @@ contract StakingLite is IStakingLite, LiteBase {
         }
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {DIDLite} from "src/identity/DIDLite.sol";
 import {IDIDLite} from "src/interfaces/identity/IDIDLite.sol";
 import {ILiteBase} from "src/interfaces/identity/ILiteBase.sol";
@@ -132,3 +135,4 @@ contract DIDLiteTest is LiteTestBase {
         assertEq(a.valueInfo, 0);
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

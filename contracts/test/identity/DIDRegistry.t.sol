@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {Test} from "forge-std/Test.sol";
 import {DIDRegistry} from "src/identity/DIDRegistry.sol";
 import {IDIDRegistry} from "src/interfaces/identity/IDIDRegistry.sol";
@@ -118,3 +121,4 @@ contract DIDRegistryTest is Test {
         }
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

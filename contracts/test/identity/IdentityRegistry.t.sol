@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Test} from "forge-std/Test.sol";
 import {IdentityRegistry} from "src/identity/IdentityRegistry.sol";
@@ -297,3 +300,4 @@ contract IdentityRegistryTest is Test {
         reg.revoke(id);
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

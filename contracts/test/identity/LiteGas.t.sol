@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {DIDLite} from "src/identity/DIDLite.sol";
 import {IdentityLite} from "src/identity/IdentityLite.sol";
 import {StakingLite} from "src/identity/StakingLite.sol";
@@ -194,3 +197,4 @@ contract LiteGasTest is LiteTestBase {
         _measure(didLite, "Pact DIDLite", "DIDLite", "fresh", _didBatch(N, 3), "", 2, 49_000);
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

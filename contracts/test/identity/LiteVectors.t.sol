@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {Test} from "forge-std/Test.sol";
 import {ILiteBase} from "src/interfaces/identity/ILiteBase.sol";
 
@@ -84,3 +87,4 @@ contract LiteVectorsTest is Test {
         assertEq(n, 6, "vector count");
     }
 }
+// forge-lint: disable-end(unsafe-typecast)

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {StakingLite} from "src/identity/StakingLite.sol";
 import {ILiteBase} from "src/interfaces/identity/ILiteBase.sol";
 import {IStakingLite} from "src/interfaces/identity/IStakingLite.sol";
@@ -175,3 +178,4 @@ contract StakingLiteInvariantTest is LiteTestBase {
         assertEq(w.signerSetId, handler.modelSetId());
     }
 }
+// forge-lint: disable-end(unsafe-typecast)
