@@ -123,7 +123,10 @@ contract HomeToLiteTest is LiteTestBase {
         IStakingLite.BondRecord memory lb = stakeLite.bondOf(a);
         assertEq(lb.amount, hb.amount);
         assertEq(lb.unbonding, hb.unbonding);
-        assertTrue(stakeLite.isBonded(a, 25e6, 0));
+        assertEq(hb.amount, 5e6);
+        assertEq(hb.unbonding, 20e6);
+        assertTrue(stakeLite.isBonded(a, 5e6, 0));
+        assertFalse(stakeLite.isBonded(a, 5e6 + 1, 0));
 
         _assertAttribute(owner, ATTR);
         _assertAttribute(owner, "long");
