@@ -318,6 +318,43 @@ contract LiteBaseTest is LiteTestBase {
         );
     }
 
+    /// @dev The fields checked before the signatures keep their own error when changed after signing.
+    function test_applyBatch_revertsWithFieldErrorWhenCheckedFieldTamperedAfterSigning() public {
+        bytes memory packed = _packed();
+        ILiteBase.BatchHeader memory signed = _header(packed, 2);
+        bytes memory sigs = _signed(signed);
+        ILiteBase.BatchHeader memory h = signed;
+
+        h.sourceChainId = 1;
+        _expectRevert(
+            h,
+            packed,
+            sigs,
+            abi.encodeWithSelector(ILiteBase.LiteSourceChainMismatch.selector, HOME_CHAIN_ID, 1)
+        );
+        h = _header(packed, 2);
+        h.signerSetId = 0;
+        _expectRevert(h, packed, sigs, abi.encodeWithSelector(ILiteBase.LiteSignerSetMismatch.selector, 1, 0));
+        h = _header(packed, 2);
+        h.sequence = 0;
+        _expectRevert(h, packed, sigs, abi.encodeWithSelector(ILiteBase.LiteSequenceMismatch.selector, 1, 0));
+        h = _header(packed, 2);
+        h.fromCursor = 9;
+        _expectRevert(
+            h, packed, sigs, abi.encodeWithSelector(ILiteBase.LiteFromCursorMismatch.selector, 0, 9)
+        );
+        h = _header(packed, 2);
+        h.updatesHash = bytes32(0);
+        _expectRevert(
+            h,
+            packed,
+            sigs,
+            abi.encodeWithSelector(ILiteBase.LiteUpdatesHashMismatch.selector, bytes32(0), keccak256(packed))
+        );
+        // untouched, the same signatures are accepted
+        lite.applyBatch(signed, packed, sigs);
+    }
+
     function test_applyBatch_revertsWhenToCursorTamperedAfterSigning() public {
         _assertTamperedRejected(0);
     }

@@ -18,7 +18,7 @@ import {LiteTestBase} from "test/utils/identity/LiteTestBase.sol";
 ///      - `applyBatch_0_updates`: an empty batch (heartbeat) = the fixed overhead per batch.
 ///      - `applyBatch_100_<case>`: a batch of 100 updates; `perUpdate_<case>` = (that − empty batch) / 100.
 ///      - `fixedOverhead_fromOneUpdate` = gas(1 overwrite) − perUpdate_overwrite, a cross-check of the first.
-///      - `txGasEstimate_100_<case>` adds 21,000 and the calldata gas (4 per zero byte, 16 per other byte) of
+///      - `txGasEstimate_<n>_<case>` adds 21,000 and the calldata gas (4 per zero byte, 16 per other byte) of
 ///        the whole `applyBatch` call: what a relayer's transaction costs; must stay below 5M.
 contract LiteGasTest is LiteTestBase {
     uint256 internal constant N = 100;
@@ -132,8 +132,9 @@ contract LiteGasTest is LiteTestBase {
         uint256 slots,
         uint256 limit
     ) internal {
-        _apply(lite, name, "", 0, 2);
+        bytes memory emptyCall = _apply(lite, name, "", 0, 2);
         uint256 g0 = vm.snapshotGasLastCall(group, "applyBatch_0_updates");
+        vm.snapshotValue(group, "txGasEstimate_0_updates", 21_000 + _calldataGas(emptyCall) + g0);
         bytes memory callData = _apply(lite, name, batch100, N, 3);
         uint256 g100 = vm.snapshotGasLastCall(group, string.concat("applyBatch_100_", kase));
         uint256 perUpdate = (g100 - g0) / N;
