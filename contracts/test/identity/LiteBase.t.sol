@@ -321,9 +321,8 @@ contract LiteBaseTest is LiteTestBase {
     /// @dev The fields checked before the signatures keep their own error when changed after signing.
     function test_applyBatch_revertsWithFieldErrorWhenCheckedFieldTamperedAfterSigning() public {
         bytes memory packed = _packed();
-        ILiteBase.BatchHeader memory signed = _header(packed, 2);
-        bytes memory sigs = _signed(signed);
-        ILiteBase.BatchHeader memory h = signed;
+        bytes memory sigs = _signed(_header(packed, 2));
+        ILiteBase.BatchHeader memory h = _header(packed, 2);
 
         h.sourceChainId = 1;
         _expectRevert(
@@ -352,7 +351,7 @@ contract LiteBaseTest is LiteTestBase {
             abi.encodeWithSelector(ILiteBase.LiteUpdatesHashMismatch.selector, bytes32(0), keccak256(packed))
         );
         // untouched, the same signatures are accepted
-        lite.applyBatch(signed, packed, sigs);
+        lite.applyBatch(_header(packed, 2), packed, sigs);
     }
 
     function test_applyBatch_revertsWhenToCursorTamperedAfterSigning() public {
