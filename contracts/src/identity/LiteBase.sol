@@ -113,6 +113,9 @@ abstract contract LiteBase is ILiteBase, EIP712 {
     ) external {
         if (_paused) revert LitePaused();
         if (a.sequence != b.sequence) revert LiteEquivocationSequenceMismatch(a.sequence, b.sequence);
+        if (a.signerSetId != b.signerSetId) {
+            revert LiteEquivocationSignerSetMismatch(a.signerSetId, b.signerSetId);
+        }
         bytes32 digestA = _hashTypedDataV4(_structHash(a));
         bytes32 digestB = _hashTypedDataV4(_structHash(b));
         if (digestA == digestB) revert LiteEquivocationSameDigest(digestA);

@@ -713,26 +713,60 @@ contract LiteBaseTest is LiteTestBase {
 
     function test_applyBatch_revertsInFlightBatchAfterRotation() public {
         _applyFirst();
-        // batch 2 is signed by set 1 and in flight ...
-        bytes memory packed = _bondUpdate(_cursor(102, 0), ID_A, 1, 0);
-        ILiteBase.BatchHeader memory inFlight = _nextHeader(lite, packed, 1, _cursor(102, 0), 1_700_000_012);
-        bytes memory inFlightSigs = _signed(inFlight);
-        // ... when the rotation takes sequence 2
+        // set 1 signs the rotation (sequence 2) and, pipelined behind it, batch 3 for set 1
         (uint256[] memory keys, address[] memory addrs) = _newSet();
-        _rotateTo(addrs, 3);
+        bytes memory rotation = _rotationUpdate(3, addrs);
+        ILiteBase.BatchHeader memory rot = _nextHeader(lite, rotation, 1, _cursor(101, 0), 1_700_000_000);
+        bytes memory rotSigs = _signed(rot);
+        bytes memory packed = _bondUpdate(_cursor(102, 0), ID_A, 1, 0);
+        ILiteBase.BatchHeader memory inFlight = ILiteBase.BatchHeader({
+            sourceChainId: HOME_CHAIN_ID,
+            signerSetId: 1,
+            sequence: 3,
+            fromCursor: _cursor(101, 0),
+            toCursor: _cursor(102, 0),
+            homeTimestamp: 1_700_000_012,
+            count: 1,
+            updatesHash: keccak256(packed)
+        });
+        bytes memory inFlightSigs = _signed(inFlight);
+        // the rotation lands first; the in-flight batch then fails clearly
+        lite.applyBatch(rot, rotation, rotSigs);
         _expectRevert(
             inFlight,
             packed,
             inFlightSigs,
             abi.encodeWithSelector(ILiteBase.LiteSignerSetMismatch.selector, 2, 1)
         );
-        // the new set re-signs it as sequence 3
+        // the new set re-signs sequence 3 for set 2 (signers 0 and 1 sign both: not equivocation)
         ILiteBase.BatchHeader memory again = _nextHeader(lite, packed, 1, _cursor(102, 0), 1_700_000_012);
         assertEq(again.sequence, 3);
+        assertEq(again.signerSetId, 2);
         uint256[] memory three = new uint256[](3);
-        (three[0], three[1], three[2]) = (keys[2], keys[3], keys[4]);
+        (three[0], three[1], three[2]) = (keys[0], keys[3], keys[4]);
         lite.applyBatch(again, packed, _sign(NAME, lite, again, three));
         assertEq(lite.bondOf(ID_A).amount, 1);
+        bytes memory sigOld = _one(signerKeys[0], lite.batchDigest(inFlight));
+        bytes memory sigNew = _one(signerKeys[0], lite.batchDigest(again));
+        vm.expectRevert(abi.encodeWithSelector(ILiteBase.LiteEquivocationSignerSetMismatch.selector, 1, 2));
+        lite.reportEquivocation(inFlight, sigOld, again, sigNew);
+        assertFalse(lite.paused());
+    }
+
+    function test_reportEquivocation_pausesOnRotationAndBatchForSameSequence() public {
+        (, address[] memory addrs) = _newSet();
+        bytes memory rotation = _rotationUpdate(3, addrs);
+        ILiteBase.BatchHeader memory rot = _nextHeader(lite, rotation, 1, 0, 0);
+        bytes memory packed = _packed();
+        ILiteBase.BatchHeader memory batch = _header(packed, 2);
+        assertEq(rot.sequence, batch.sequence);
+        lite.reportEquivocation(
+            rot,
+            _one(signerKeys[4], lite.batchDigest(rot)),
+            batch,
+            _one(signerKeys[4], lite.batchDigest(batch))
+        );
+        assertTrue(lite.paused());
     }
 
     function test_applyBatch_revertsWhenRotationThresholdNotAboveHalf() public {

@@ -68,10 +68,17 @@ pragma solidity 0.8.30;
 /// next sequence on; batches signed by the old set then fail with {LiteSignerSetMismatch}.
 ///
 /// ## Equivocation
-/// A signer daemon must sign at most one digest per (Lite, sequence). Anyone can show two signatures of the
-/// same current signer over two different batch digests with the same `sequence` (via
-/// {reportEquivocation}); the Lite then pauses for good: {applyBatch} reverts with {LitePaused} while the
-/// watermark views keep working. Recovery is a fresh deployment.
+/// A signer daemon must sign at most one digest per (Lite, sequence, signerSetId). Anyone can show two
+/// signatures of the same current signer over two different batch digests with the same `sequence` and the
+/// same `signerSetId` (via {reportEquivocation}); the Lite then pauses for good: {applyBatch} reverts with
+/// {LitePaused} while the watermark views keep working. Recovery is a fresh deployment.
+///
+/// Why the signer set id is part of the key: any two histories of a Lite first diverge at a sequence where both
+/// have the same signer set, so conflicting headers there are always reportable; while a batch signed for an
+/// old set id after a rotation took its place can never apply, so re-signing that sequence for the new set id
+/// (the normal way to recover a pipelined batch) is not equivocation. Signing, for one sequence and one set id,
+/// both a rotation and an ordinary batch IS equivocation: daemons must not pipeline across a pending rotation
+/// with the same set id.
 interface ILiteBase {
     /// @notice The signed header of a batch. See the contract-level NatSpec for the meaning of each field.
     /// @param sourceChainId Chain id of the home chain the updates come from.
@@ -174,6 +181,8 @@ interface ILiteBase {
     error LiteDuplicateSigner(address signer);
     /// @notice An equivocation proof needs two headers with the same sequence.
     error LiteEquivocationSequenceMismatch(uint64 sequenceA, uint64 sequenceB);
+    /// @notice An equivocation proof needs two headers with the same signer set id.
+    error LiteEquivocationSignerSetMismatch(uint64 signerSetIdA, uint64 signerSetIdB);
     /// @notice An equivocation proof needs two different digests.
     error LiteEquivocationSameDigest(bytes32 digest);
     /// @notice The two signatures of an equivocation proof recover to different signers.
@@ -190,9 +199,13 @@ interface ILiteBase {
     function applyBatch(BatchHeader calldata header, bytes calldata packedUpdates, bytes calldata signatures)
         external;
 
-    /// @notice Pauses the Lite for good if one current signer signed two different digests for one sequence.
-    /// @param a First header. @param signatureA A 65-byte signature `r ‖ s ‖ v` over `batchDigest(a)`.
-    /// @param b Second header, same sequence. @param signatureB Same signer's signature over `batchDigest(b)`.
+    /// @notice Pauses the Lite for good if one current signer signed two different digests for one sequence and
+    ///         one signer set id. Checks, in order: not paused, same sequence, same signer set id, different
+    ///         digests, both signatures recover (65 bytes each) to the same address, a member of the current set.
+    /// @param a First header.
+    /// @param signatureA A 65-byte signature `r ‖ s ‖ v` over `batchDigest(a)`.
+    /// @param b Second header, same sequence and signer set id.
+    /// @param signatureB The same signer's signature over `batchDigest(b)`.
     function reportEquivocation(
         BatchHeader calldata a,
         bytes calldata signatureA,
