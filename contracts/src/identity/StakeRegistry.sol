@@ -102,6 +102,12 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, ReentrancyGuard {
     }
 
     /// @inheritdoc IStakeRegistry
+    function isBonded(bytes32 id, uint256 minAmount) external view returns (bool) {
+        uint256 amount = _bonds[id].amount;
+        return amount != 0 && amount >= minAmount;
+    }
+
+    /// @inheritdoc IStakeRegistry
     function token() external view returns (address) {
         return address(_token);
     }

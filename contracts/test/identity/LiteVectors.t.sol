@@ -85,6 +85,17 @@ contract LiteVectorsTest is Test {
             ++n;
         }
         assertEq(n, 6, "vector count");
+        // final state of the StakingLite after its four batches (the last one signed by set 2)
+        ILiteBase staking = ILiteBase(0x00000000000000000000000000000000005714e1);
+        assertEq(staking.signerSetId(), 2);
+        assertEq(staking.threshold(), 3);
+        (bool ok, bytes memory ret) =
+            address(staking).staticcall(abi.encodeWithSignature("bondOf(bytes32)", keccak256("agent-a")));
+        assertTrue(ok);
+        (uint96 amount, uint96 unbonding, uint64 cursor) = abi.decode(ret, (uint96, uint96, uint64));
+        assertEq(amount, 4_000_000);
+        assertEq(unbonding, 1_000_000);
+        assertEq(cursor, (uint64(1350) << 32) | 7);
     }
 }
 // forge-lint: disable-end(unsafe-typecast)

@@ -55,6 +55,16 @@ contract StakeRegistryTest is Test {
         assertEq(usdt.balanceOf(address(stake)), 150e6);
     }
 
+    function test_isBonded_followsActiveAmount() public {
+        assertFalse(stake.isBonded(id, 0));
+        _bond(100e6);
+        assertTrue(stake.isBonded(id, 100e6));
+        assertFalse(stake.isBonded(id, 100e6 + 1));
+        vm.prank(owner);
+        stake.requestUnbond(id, 100e6);
+        assertFalse(stake.isBonded(id, 0));
+    }
+
     function test_bond_countsReceivedAmountWithFee() public {
         usdt.setParams(10, 1); // 0.1% fee, at most 1 token
         vm.expectEmit(address(stake));

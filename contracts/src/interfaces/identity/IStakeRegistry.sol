@@ -66,6 +66,10 @@ interface IStakeRegistry {
     /// @notice The bond of `id`.
     function bondOf(bytes32 id) external view returns (Bond memory);
 
+    /// @notice Whether `id` has at least `minAmount` (and more than zero) actively bonded; same rule as
+    ///         `StakingLite.isBonded` without the staleness part.
+    function isBonded(bytes32 id, uint256 minAmount) external view returns (bool);
+
     /// @notice The bond token.
     function token() external view returns (address);
 
