@@ -4,7 +4,9 @@ pragma solidity 0.8.30;
 // Narrowing casts here unpack fixed-width fields or stay within checked bounds; each is intended.
 // forge-lint: disable-start(unsafe-typecast)
 
+import {DIDLite} from "src/identity/DIDLite.sol";
 import {StakingLite} from "src/identity/StakingLite.sol";
+import {IDIDLite} from "src/interfaces/identity/IDIDLite.sol";
 import {ILiteBase} from "src/interfaces/identity/ILiteBase.sol";
 import {IStakingLite} from "src/interfaces/identity/IStakingLite.sol";
 import {LiteTestBase} from "test/utils/identity/LiteTestBase.sol";
@@ -135,11 +137,87 @@ contract StakingLiteHandler is LiteTestBase {
     }
 }
 
-contract StakingLiteInvariantTest is LiteTestBase {
+/// @notice Drives a DIDLite with signed batches of sets and removals (two-slot records, nested mapping) and
+///         rejected stale batches, and folds every accepted update into a model.
+contract DIDLiteHandler is LiteTestBase {
+    string internal constant NAME = "Pact DIDLite";
+    uint256 internal constant KEYS = 9; // 3 DIDs x 3 names
+
+    DIDLite public lite;
+    mapping(uint256 key => IDIDLite.AttributeRecord) internal model;
+    uint64 public modelSequence;
+    uint64 public modelCursor;
+    uint256 public accepted;
+
+    constructor() {
+        _initSigners();
+        lite = new DIDLite(HOME_CHAIN_ID, signerAddrs, THRESHOLD);
+    }
+
+    function keyOf(uint256 k) public pure returns (address did, bytes32 name) {
+        k %= KEYS;
+        did = address(uint160(0xD1D0 + k / 3));
+        name = bytes32(uint256(0x100 + k % 3));
+    }
+
+    function modelOf(uint256 k) external view returns (IDIDLite.AttributeRecord memory) {
+        return model[k % KEYS];
+    }
+
+    function applyUpdates(uint256 seed, uint8 rawCount) external {
+        uint256 n = rawCount % 7;
+        uint64 c = modelCursor;
+        bytes memory packed;
+        for (uint256 i; i < n; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            c += uint64(1 + r % 1_000_000);
+            packed = bytes.concat(packed, _foldOne(r, c));
+        }
+        ILiteBase.BatchHeader memory h = _nextHeader(lite, packed, uint32(n), c, 1);
+        lite.applyBatch(h, packed, _sign(NAME, lite, h, _quorum()));
+        modelSequence += 1;
+        modelCursor = c;
+        ++accepted;
+    }
+
+    /// @dev Builds one update from `r` at cursor `c` and folds it into the model.
+    function _foldOne(uint256 r, uint64 c) internal returns (bytes memory u) {
+        uint256 k = (r >> 8) % KEYS;
+        (address did, bytes32 name) = keyOf(k);
+        IDIDLite.AttributeRecord storage m = model[k];
+        if ((r >> 16) % 3 == 0) {
+            (m.validTo, m.valueInfo, m.removed, m.cursor) = (0, 0, true, c);
+            return _removeAttributeUpdate(c, did, name);
+        }
+        (m.value, m.validTo, m.valueInfo, m.removed, m.cursor) =
+        (keccak256(abi.encode(r)), uint64(r >> 64), uint8(r >> 128), false, c);
+        return _setAttributeUpdate(c, did, name, m.value, m.validTo, m.valueInfo);
+    }
+
+    function submitStale(uint256 seed) external {
+        if (modelCursor == 0) return;
+        (address did, bytes32 name) = keyOf(seed);
+        bytes memory packed = _removeAttributeUpdate(uint64(seed % (uint256(modelCursor) + 1)), did, name);
+        ILiteBase.BatchHeader memory h = _nextHeader(lite, packed, 1, modelCursor + 1, 1);
+        bytes memory sigs = _sign(NAME, lite, h, _quorum());
+        try lite.applyBatch(h, packed, sigs) {
+            revert("stale batch accepted");
+        } catch {}
+    }
+}
+
+contract LiteInvariantTest is LiteTestBase {
     StakingLiteHandler internal handler;
+    DIDLiteHandler internal didHandler;
 
     function setUp() public {
         handler = new StakingLiteHandler();
+        didHandler = new DIDLiteHandler();
+        targetContract(address(didHandler));
+        bytes4[] memory didSelectors = new bytes4[](2);
+        didSelectors[0] = DIDLiteHandler.applyUpdates.selector;
+        didSelectors[1] = DIDLiteHandler.submitStale.selector;
+        targetSelector(FuzzSelector({addr: address(didHandler), selectors: didSelectors}));
         targetContract(address(handler));
         bytes4[] memory selectors = new bytes4[](3);
         selectors[0] = StakingLiteHandler.applyUpdates.selector;
@@ -151,12 +229,14 @@ contract StakingLiteInvariantTest is LiteTestBase {
     /// @notice The handler really exercised batches, rejections and rotations.
     function afterInvariant() public view {
         assertGt(handler.accepted(), 0, "no batch accepted");
+        assertGt(didHandler.accepted(), 0, "no DID batch accepted");
     }
 
     /// @notice The Lite's state (records and watermark) is the fold of the updates it accepted. One invariant
     ///         function so each run of the handler is checked once (keeps the suite fast).
     function invariant_stateEqualsFoldOfAcceptedUpdates() public view {
         _assertWatermark();
+        _assertDidFold();
         StakingLite lite = handler.lite();
         for (uint256 i; i < 8; ++i) {
             bytes32 key = handler.id(i);
@@ -166,6 +246,23 @@ contract StakingLiteInvariantTest is LiteTestBase {
             assertEq(got.unbonding, want.unbonding, "unbonding");
             assertEq(got.cursor, want.cursor, "cursor");
             assertLe(got.cursor, lite.lastCursor(), "record ahead of watermark");
+        }
+    }
+
+    /// @dev DIDLite records (value, validity, info, removed flag, cursor) equal the model's fold.
+    function _assertDidFold() internal view {
+        DIDLite lite = didHandler.lite();
+        assertEq(lite.lastSequence(), didHandler.modelSequence(), "did sequence");
+        assertEq(lite.lastCursor(), didHandler.modelCursor(), "did cursor");
+        for (uint256 k; k < 9; ++k) {
+            (address did, bytes32 name) = didHandler.keyOf(k);
+            IDIDLite.AttributeRecord memory got = lite.attributeState(did, name);
+            IDIDLite.AttributeRecord memory want = didHandler.modelOf(k);
+            assertEq(got.value, want.value, "value");
+            assertEq(got.validTo, want.validTo, "validTo");
+            assertEq(got.valueInfo, want.valueInfo, "valueInfo");
+            assertEq(got.removed, want.removed, "removed");
+            assertEq(got.cursor, want.cursor, "cursor");
         }
     }
 
