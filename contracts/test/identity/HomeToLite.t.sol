@@ -102,7 +102,7 @@ contract HomeToLiteTest is LiteTestBase {
         assertEq(nStake, 4, "stake updates");
     }
 
-    function test_homeEvents_rebuildLites() public {
+    function test_applyBatch_rebuildsHomeStateFromEvents() public {
         vm.recordLogs();
         (bytes32 a, bytes32 b, address w2) = _act();
         _relay();

@@ -40,18 +40,18 @@ contract IdentityHomeGasTest is Test {
         ids.register(salt, 1, wallet, "meta", 2e9, sig);
     }
 
-    function test_gas_identityRegistry_register() public {
+    function test_register_gas() public {
         _register("gas", "wallet-gas");
         vm.snapshotGasLastCall(GROUP, "IdentityRegistry_register");
     }
 
-    function test_gas_identityRegistry_suspend() public {
+    function test_suspend_gas() public {
         vm.cool(address(ids));
         ids.suspend(id);
         vm.snapshotGasLastCall(GROUP, "IdentityRegistry_suspend");
     }
 
-    function test_gas_didRegistry_setAttribute() public {
+    function test_setAttribute_gas() public {
         vm.prank(owner);
         dids.setAttribute("svc", "https://a.example", 1 days);
         vm.snapshotGasLastCall(GROUP, "DIDRegistry_setAttribute_inline_fresh");
@@ -61,7 +61,7 @@ contract IdentityHomeGasTest is Test {
         vm.snapshotGasLastCall(GROUP, "DIDRegistry_setAttribute_hashed_overwrite");
     }
 
-    function test_gas_stakeRegistry_bond() public {
+    function test_bond_gas() public {
         vm.cool(address(stake));
         vm.cool(address(usdt));
         vm.prank(owner);

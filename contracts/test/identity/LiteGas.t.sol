@@ -159,19 +159,19 @@ contract LiteGasTest is LiteTestBase {
 
     // ------------------------------------------------------------------ one-slot records
 
-    function test_gas_stakingLite_overwrite() public {
+    function test_applyBatch_gasStakingLite_overwrite() public {
         bytes memory batch = _stakeBatch(0, 3);
         bytes memory one = _bondUpdate(_cursor(1004, 0), _id(0), 5, 0);
         _measure(staking, "Pact StakingLite", "StakingLite", "overwrite", batch, one, 1, 7000);
     }
 
-    function test_gas_stakingLite_fresh() public {
+    function test_applyBatch_gasStakingLite_fresh() public {
         _measure(staking, "Pact StakingLite", "StakingLite", "fresh", _stakeBatch(N, 3), "", 1, 24_500);
     }
 
     // ------------------------------------------------------------------ two-slot records
 
-    function test_gas_identityLite_overwrite() public {
+    function test_applyBatch_gasIdentityLite_overwrite() public {
         _measure(
             identityLite,
             "Pact IdentityLite",
@@ -184,17 +184,17 @@ contract LiteGasTest is LiteTestBase {
         );
     }
 
-    function test_gas_identityLite_fresh() public {
+    function test_applyBatch_gasIdentityLite_fresh() public {
         _measure(
             identityLite, "Pact IdentityLite", "IdentityLite", "fresh", _identityBatch(N, 3), "", 2, 49_000
         );
     }
 
-    function test_gas_didLite_overwrite() public {
+    function test_applyBatch_gasDIDLite_overwrite() public {
         _measure(didLite, "Pact DIDLite", "DIDLite", "overwrite", _didBatch(0, 3), "", 2, 12_000);
     }
 
-    function test_gas_didLite_fresh() public {
+    function test_applyBatch_gasDIDLite_fresh() public {
         _measure(didLite, "Pact DIDLite", "DIDLite", "fresh", _didBatch(N, 3), "", 2, 49_000);
     }
 }

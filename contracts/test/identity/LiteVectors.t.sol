@@ -32,7 +32,7 @@ contract LiteVectorsTest is Test {
         h.updatesHash = vm.parseJsonBytes32(json, string.concat(p, ".header.updatesHash"));
     }
 
-    function test_vectors_typeStringsMatch() public view {
+    function test_batchStructHash_typeStringMatchesVectors() public view {
         assertEq(
             vm.parseJsonString(json, ".typeStrings.batchHeader"),
             "BatchHeader(uint256 sourceChainId,uint64 signerSetId,uint64 sequence,uint64 fromCursor,uint64 toCursor,uint64 homeTimestamp,uint32 count,bytes32 updatesHash)"
@@ -47,7 +47,7 @@ contract LiteVectorsTest is Test {
         );
     }
 
-    function test_vectors_digestsMatchAndBatchesApply() public {
+    function test_applyBatch_matchesSharedVectors() public {
         vm.chainId(_u(".chainId"));
         uint256 homeChainId = _u(".homeChainId");
         uint8 threshold = uint8(_u(".threshold"));
