@@ -28,11 +28,18 @@ pragma solidity 0.8.30;
 ///    ({LiteCursorRangeInvalid});
 /// 6. `homeTimestamp >= lastHomeTimestamp` ({LiteHomeTimestampRegressed});
 /// 7. `updatesHash == keccak256(packedUpdates)` ({LiteUpdatesHashMismatch});
-/// 8. signatures (see below);
-/// 9. decoding: each update's cursor is strictly greater than the previous one's (the first one's than
-///    `fromCursor`) and at most `toCursor` ({LiteUpdateCursorOutOfOrder}, {LiteUpdateCursorBeyondBatch});
-///    known kind ({LiteUnknownUpdateKind}); not truncated ({LiteUpdateTruncated}); the number of decoded
-///    updates equals `count` ({LiteCountMismatch}).
+/// 8. signatures, per signature in order: total length a multiple of 65 ({LiteSignaturesMalformed}) and
+///    exactly `threshold` of them ({LiteSignatureCountMismatch}); then for each: `v` ({LiteSignatureInvalidV}),
+///    low `s` ({LiteSignatureHighS}), recovers ({LiteSignatureRecoveredZero}), above the previous signer
+///    ({LiteSignersNotAscending}), a member of the current set ({LiteNotSigner});
+/// 9. if the first byte is 0xff (rotation): `count == 1` and `toCursor == fromCursor` and nothing after the
+///    rotation ({LiteRotationNotAlone}), complete ({LiteUpdateTruncated}), valid set ({LiteInvalidThreshold},
+///    {LiteZeroSigner}, {LiteDuplicateSigner});
+///    otherwise decoding, update by update: known kind ({LiteUnknownUpdateKind}); not truncated
+///    ({LiteUpdateTruncated}, with the update's byte offset); cursor strictly greater than the previous
+///    update's (the first one's than `fromCursor`) ({LiteUpdateCursorOutOfOrder}) and at most `toCursor`
+///    ({LiteUpdateCursorBeyondBatch}); finally the number of decoded updates equals `count`
+///    ({LiteCountMismatch}).
 ///
 /// A record never goes back to an older cursor: every record stores the cursor of the update that last
 /// wrote it, and a batch containing an out-of-order or already-covered cursor is REJECTED as a whole
