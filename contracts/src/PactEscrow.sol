@@ -147,28 +147,26 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @inheritdoc IPactEscrow
     function startDelivery(bytes32 orderId) external {
         Order storage o = _orders[orderId];
-        (address seller, uint32 deliverBy, State state) = (o.seller, o.deliverBy, o.state);
+        (address seller, uint256 deliverBy, State state) = _loadB(o);
         _onlySeller(orderId, seller);
         if (state != State.ESCROWED) revert EscrowInvalidState(orderId, state);
         if (block.timestamp > deliverBy) {
             revert EscrowDeliveryDeadlinePassed(orderId, deliverBy, block.timestamp);
         }
-        o.state = State.DELIVERING;
-        o.stateSince = uint32(block.timestamp);
+        _setState(o, State.DELIVERING, block.timestamp);
         emit DeliveryStarted(orderId, msg.sender);
     }
 
     /// @inheritdoc IPactEscrow
     function submitProof(bytes32 orderId, bytes32 proofHash, string calldata proofURI) external {
         Order storage o = _orders[orderId];
-        (address seller, uint32 deliverBy, State state) = (o.seller, o.deliverBy, o.state);
+        (address seller, uint256 deliverBy, State state) = _loadB(o);
         _onlySeller(orderId, seller);
         if (state != State.ESCROWED && state != State.DELIVERING) revert EscrowInvalidState(orderId, state);
         if (block.timestamp > deliverBy) {
             revert EscrowDeliveryDeadlinePassed(orderId, deliverBy, block.timestamp);
         }
-        o.state = State.PROOF_SUBMITTED;
-        o.stateSince = uint32(block.timestamp);
+        _setState(o, State.PROOF_SUBMITTED, block.timestamp);
         emit ProofSubmitted(orderId, msg.sender, proofHash, proofURI);
     }
 
@@ -181,22 +179,25 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         if (m.state != State.PROOF_SUBMITTED || state != State.PROOF_SUBMITTED) {
             revert EscrowInvalidState(orderId, state);
         }
-        o.state = State.REVIEWING;
-        o.stateSince = uint32(block.timestamp);
+        _setState(o, State.REVIEWING, block.timestamp);
         emit ReviewStarted(orderId, msg.sender, uint64(block.timestamp));
     }
 
     /// @inheritdoc IPactEscrow
     function accept(bytes32 orderId) external {
         Order storage o = _orders[orderId];
-        Order memory m = o;
-        _onlyBuyer(orderId, m);
+        (uint256 a, uint256 b) = _loadRaw(o);
+        if (msg.sender != address(uint160(a))) {
+            if (uint160(b) == 0) revert EscrowOrderNotFound(orderId);
+            revert EscrowNotBuyer(orderId, msg.sender);
+        }
         // Accepting is allowed from the stored PROOF_SUBMITTED or REVIEWING whatever the clock says: once the
         // review windows elapse the effective state is COMPLETED, whose payout is exactly this one.
-        if (m.state != State.PROOF_SUBMITTED && m.state != State.REVIEWING) {
-            revert EscrowInvalidState(orderId, m.state);
+        State state = State(uint8(b >> 224));
+        if (state != State.PROOF_SUBMITTED && state != State.REVIEWING) {
+            revert EscrowInvalidState(orderId, state);
         }
-        _complete(orderId, o, m);
+        _complete(orderId, o, a, b, _configs[uint16(b >> 240)].feeBps);
     }
 
     /// @inheritdoc IPactEscrow
@@ -238,8 +239,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         } else if (state != State.PROOF_SUBMITTED && state != State.REVIEWING) {
             revert EscrowInvalidState(orderId, state);
         }
-        o.state = State.DISPUTED;
-        o.stateSince = uint32(block.timestamp);
+        _setState(o, State.DISPUTED, block.timestamp);
         emit DisputeOpened(orderId, msg.sender, evidenceHash);
     }
 
@@ -502,19 +502,20 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             revert EscrowInvalidDeliverBy(deliverBy, block.timestamp);
         }
         Order storage o = _orders[orderId];
-        if (o.seller != address(0)) revert EscrowOrderExists(orderId);
         // Effects before the pull: a reentrant `fund` of the same id fails, and the cumulative counter only
-        // overstates liabilities until the tokens arrive.
-        _orders[orderId] = Order({
-            buyer: msg.sender,
-            amount: uint96(amount),
-            seller: seller,
-            deliverBy: uint32(deliverBy),
-            stateSince: uint32(block.timestamp),
-            state: State.ESCROWED,
-            rejections: 0,
-            configId: g.configId
-        });
+        // overstates liabilities until the tokens arrive. Both slots are written whole (layout of `Order`).
+        uint256 configId = g.configId;
+        if (o.seller != address(0)) revert EscrowOrderExists(orderId);
+        assembly ("memory-safe") {
+            sstore(o.slot, or(caller(), shl(160, amount)))
+            sstore(
+                add(o.slot, 1),
+                or(
+                    or(seller, shl(160, deliverBy)),
+                    or(shl(192, timestamp()), or(shl(224, 1), shl(240, configId)))
+                )
+            )
+        }
         _globals.totalFunded = g.totalFunded + uint128(amount);
         _pull(amount);
         _emitFunded(orderId, seller, amount, deliverBy, termsHash, g);
@@ -544,7 +545,6 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             amount,
             deliverBy,
             termsHash,
-            g.configId,
             g.feeBps,
             g.reviewWindow,
             g.arbiterWindow,
@@ -553,37 +553,52 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     }
 
     /// @dev Pays the seller amount - fee and records the fee; `o` must be PROOF_SUBMITTED or REVIEWING.
-    function _complete(bytes32 orderId, Order storage o, Order memory m) private {
-        o.state = State.COMPLETED;
-        o.stateSince = uint32(block.timestamp);
-        uint256 fee = (uint256(m.amount) * _configs[m.configId].feeBps) / BPS;
-        uint256 net = m.amount - fee;
-        uint256 sent = _send(orderId, m.seller, net);
-        Ledger memory l = _ledger;
-        _ledger = Ledger(l.accruedFees + uint128(fee), l.totalOut + uint128(sent));
+    /// @dev `a`, `b`: the order's raw slots (see `_loadRaw`).
+    function _complete(bytes32 orderId, Order storage o, uint256 a, uint256 b, uint256 feeBps) private {
+        _setState(o, State.COMPLETED, block.timestamp);
+        uint256 amount = a >> 160;
+        uint256 fee = (amount * feeBps) / BPS;
+        uint256 net = amount - fee;
+        uint256 sent = _send(orderId, address(uint160(b)), net);
+        _book(fee, sent);
         emit OrderCompleted(orderId, msg.sender, net, fee);
     }
 
+    /// @dev Adds `fee` to the accrued fees and `sent` to the cumulative outflow (one SLOAD + SSTORE). Both stay
+    ///      far below 2^128: they are bounded by the total ever funded, itself a uint128.
+    function _book(uint256 fee, uint256 sent) private {
+        assembly ("memory-safe") {
+            let v := sload(_ledger.slot)
+            sstore(_ledger.slot, add(v, or(fee, shl(128, sent))))
+        }
+    }
+
+    /// @dev The order's two raw slots: `a` = buyer | amount << 160, `b` = seller | deliverBy << 160 |
+    ///      stateSince << 192 | state << 224 | rejections << 232 | configId << 240.
+    function _loadRaw(Order storage o) private view returns (uint256 a, uint256 b) {
+        assembly ("memory-safe") {
+            a := sload(o.slot)
+            b := sload(add(o.slot, 1))
+        }
+    }
+
     function _refund(bytes32 orderId, Order storage o, Order memory m, RefundReason reason) private {
-        o.state = State.REFUNDED;
-        o.stateSince = uint32(block.timestamp);
+        _setState(o, State.REFUNDED, block.timestamp);
         uint256 sent = _send(orderId, m.buyer, m.amount);
-        if (sent != 0) _ledger.totalOut += uint128(sent);
+        if (sent != 0) _book(0, sent);
         emit OrderRefunded(orderId, msg.sender, m.amount, reason);
     }
 
     function _resolve(bytes32 orderId, Order storage o, Order memory m, uint16 sellerBps, Resolution how)
         private
     {
-        o.state = State.RESOLVED;
-        o.stateSince = uint32(block.timestamp);
+        _setState(o, State.RESOLVED, block.timestamp);
         uint256 gross = (uint256(m.amount) * sellerBps) / BPS;
         uint256 fee = (gross * _configs[m.configId].feeBps) / BPS;
         uint256 net = gross - fee;
         uint256 toBuyer = m.amount - gross;
         uint256 sent = _send(orderId, m.buyer, toBuyer) + _send(orderId, m.seller, net);
-        Ledger memory l = _ledger;
-        _ledger = Ledger(l.accruedFees + uint128(fee), l.totalOut + uint128(sent));
+        _book(fee, sent);
         emit OrderResolved(orderId, msg.sender, how, sellerBps, toBuyer, net, fee);
     }
 
@@ -599,36 +614,36 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @dev Performs the due automatic action; returns false (or reverts when `strict`) if none is due.
     function _advance(bytes32 orderId, bool strict) private returns (bool) {
         Order storage o = _orders[orderId];
-        Order memory m = o;
-        State state = m.state;
+        (uint256 a, uint256 b) = _loadRaw(o);
+        State state = State(uint8(b >> 224));
         uint256 dueAt;
         if (state == State.ESCROWED || state == State.DELIVERING) {
-            dueAt = uint256(m.deliverBy) + 1;
+            dueAt = uint256(uint32(b >> 160)) + 1;
             if (block.timestamp >= dueAt) {
-                _refund(orderId, o, m, RefundReason.DELIVERY_EXPIRED);
+                _refund(orderId, o, o, RefundReason.DELIVERY_EXPIRED);
                 return true;
             }
         } else if (state == State.PROOF_SUBMITTED || state == State.REVIEWING) {
-            uint256 window = _configs[m.configId].reviewWindow;
-            dueAt = uint256(m.stateSince) + window;
+            Config memory c = _configs[uint16(b >> 240)];
+            uint256 window = c.reviewWindow;
+            dueAt = uint256(uint32(b >> 192)) + window;
             if (block.timestamp >= dueAt) {
                 if (state == State.PROOF_SUBMITTED) {
                     emit ReviewStarted(orderId, msg.sender, uint64(dueAt));
                     if (block.timestamp < dueAt + window) {
-                        o.state = State.REVIEWING;
-                        o.stateSince = uint32(dueAt);
+                        _setState(o, State.REVIEWING, dueAt);
                         return true;
                     }
                 }
-                _complete(orderId, o, m);
+                _complete(orderId, o, a, b, c.feeBps);
                 return true;
             }
         } else if (state == State.DISPUTED) {
-            Config memory c = _configs[m.configId];
-            dueAt = uint256(m.stateSince) + c.arbiterWindow;
+            Config memory c = _configs[uint16(b >> 240)];
+            dueAt = uint256(uint32(b >> 192)) + c.arbiterWindow;
             if (block.timestamp >= dueAt) {
                 delete _settlements[orderId];
-                _resolve(orderId, o, m, c.defaultSellerBps, Resolution.DEFAULT_RULING);
+                _resolve(orderId, o, o, c.defaultSellerBps, Resolution.DEFAULT_RULING);
                 return true;
             }
         }
@@ -661,8 +676,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     function _materialize(bytes32 orderId, Order storage o, Order memory m) private returns (State) {
         (State state, uint256 since) = _effective(m);
         if (state == State.REVIEWING && m.state == State.PROOF_SUBMITTED) {
-            o.state = State.REVIEWING;
-            o.stateSince = uint32(since);
+            _setState(o, State.REVIEWING, since);
             emit ReviewStarted(orderId, msg.sender, uint64(since));
         }
         return state;
@@ -683,6 +697,26 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         g.arbiterWindow = c.arbiterWindow;
         g.defaultSellerBps = c.defaultSellerBps;
         emit ConfigUpdated(id, c.feeBps, c.reviewWindow, c.arbiterWindow, c.defaultSellerBps);
+    }
+
+    /// @dev Reads seller, deliverBy and state from the order's second slot with one SLOAD.
+    function _loadB(Order storage o) private view returns (address seller, uint256 deliverBy, State state) {
+        uint256 v;
+        assembly ("memory-safe") {
+            v := sload(add(o.slot, 1))
+        }
+        seller = address(uint160(v));
+        deliverBy = uint32(v >> 160);
+        state = State(uint8(v >> 224));
+    }
+
+    /// @dev Writes `state` and `stateSince` (bits 192..231 of the second slot) with one SLOAD + SSTORE.
+    function _setState(Order storage o, State state, uint256 since) private {
+        assembly ("memory-safe") {
+            let slot := add(o.slot, 1)
+            let v := and(sload(slot), not(shl(192, 0xffffffffff)))
+            sstore(slot, or(v, or(shl(192, and(since, 0xffffffff)), shl(224, state))))
+        }
     }
 
     function _onlyBuyer(bytes32 orderId, Order memory m) private view {

@@ -125,7 +125,8 @@ interface IPactEscrow {
     // Events (order id always indexed; `actor` is `msg.sender` of the transaction that caused the change)
     // ------------------------------------------------------------------------------------------------------
 
-    /// @notice An order was funded; carries the whole settings snapshot so no other read is needed.
+    /// @notice An order was funded; carries the whole settings snapshot so no other read is needed
+    ///         (the snapshot's id is `getOrder(orderId).configId`).
     event OrderFunded(
         bytes32 indexed orderId,
         address indexed buyer,
@@ -133,7 +134,6 @@ interface IPactEscrow {
         uint256 amount,
         uint64 deliverBy,
         bytes32 termsHash,
-        uint16 configId,
         uint16 feeBps,
         uint32 reviewWindow,
         uint32 arbiterWindow,
