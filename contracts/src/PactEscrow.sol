@@ -172,8 +172,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function startReview(bytes32 orderId) external {
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlyBuyer(orderId, m);
         (State state,) = _effective(m);
         if (m.state != State.PROOF_SUBMITTED || state != State.PROOF_SUBMITTED) {
@@ -202,8 +201,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function reject(bytes32 orderId, bytes32 reasonHash) external {
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlyBuyer(orderId, m);
         State state = _materialize(orderId, o, m);
         if (state != State.PROOF_SUBMITTED && state != State.REVIEWING) {
@@ -228,8 +226,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function dispute(bytes32 orderId, bytes32 evidenceHash) external {
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlyParty(orderId, m);
         State state = _materialize(orderId, o, m);
         if (state == State.DELIVERING) {
@@ -247,8 +244,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     function resolve(bytes32 orderId, uint16 sellerBps) external {
         if (msg.sender != _arbiter) revert EscrowNotArbiter(msg.sender);
         if (sellerBps > BPS) revert EscrowInvalidBps(sellerBps);
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlyDisputed(orderId, m);
         uint256 closesAt = uint256(m.stateSince) + _configs[m.configId].arbiterWindow;
         if (block.timestamp >= closesAt) {
@@ -260,7 +256,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @inheritdoc IPactEscrow
     function proposeSettlement(bytes32 orderId, uint16 sellerBps) external {
         if (sellerBps > BPS) revert EscrowInvalidBps(sellerBps);
-        Order memory m = _orders[orderId];
+        (, Order memory m) = _get(orderId);
         _onlyParty(orderId, m);
         _onlyDisputed(orderId, m);
         _settlements[orderId] = Settlement(msg.sender, sellerBps);
@@ -269,8 +265,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function acceptSettlement(bytes32 orderId, uint16 sellerBps) external {
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlyParty(orderId, m);
         _onlyDisputed(orderId, m);
         Settlement memory p = _settlements[orderId];
@@ -283,8 +278,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function cancel(bytes32 orderId) external {
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlyBuyer(orderId, m);
         if (m.state != State.ESCROWED) revert EscrowInvalidState(orderId, m.state);
         _refund(orderId, o, m, RefundReason.BUYER_CANCELLED);
@@ -292,8 +286,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function refund(bytes32 orderId) external {
-        Order storage o = _orders[orderId];
-        Order memory m = o;
+        (Order storage o, Order memory m) = _get(orderId);
         _onlySeller(orderId, m.seller);
         (State state,) = _effective(m);
         if (_isTerminal(state)) revert EscrowInvalidState(orderId, state);
@@ -430,7 +423,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function getOrder(bytes32 orderId) external view returns (Order memory m) {
-        m = _orders[orderId];
+        (, m) = _get(orderId);
         if (m.seller == address(0)) return m;
         (State state, uint256 since) = _effective(m);
         m.state = state;
@@ -439,7 +432,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function nextDeadline(bytes32 orderId) external view returns (Action action, uint64 at) {
-        Order memory m = _orders[orderId];
+        (, Order memory m) = _get(orderId);
         if (m.seller == address(0)) return (Action.NONE, 0);
         (State state, uint256 since) = _effective(m);
         if (state == State.ESCROWED || state == State.DELIVERING) {
@@ -620,7 +613,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         if (state == State.ESCROWED || state == State.DELIVERING) {
             dueAt = uint256(uint32(b >> 160)) + 1;
             if (block.timestamp >= dueAt) {
-                _refund(orderId, o, o, RefundReason.DELIVERY_EXPIRED);
+                (, Order memory m) = _get(orderId);
+                _refund(orderId, o, m, RefundReason.DELIVERY_EXPIRED);
                 return true;
             }
         } else if (state == State.PROOF_SUBMITTED || state == State.REVIEWING) {
@@ -643,7 +637,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             dueAt = uint256(uint32(b >> 192)) + c.arbiterWindow;
             if (block.timestamp >= dueAt) {
                 delete _settlements[orderId];
-                _resolve(orderId, o, o, c.defaultSellerBps, Resolution.DEFAULT_RULING);
+                (, Order memory m) = _get(orderId);
+                _resolve(orderId, o, m, c.defaultSellerBps, Resolution.DEFAULT_RULING);
                 return true;
             }
         }
@@ -697,6 +692,12 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         g.arbiterWindow = c.arbiterWindow;
         g.defaultSellerBps = c.defaultSellerBps;
         emit ConfigUpdated(id, c.feeBps, c.reviewWindow, c.arbiterWindow, c.defaultSellerBps);
+    }
+
+    /// @dev The order's storage pointer and a memory copy (one copy site keeps the bytecode small).
+    function _get(bytes32 orderId) private view returns (Order storage o, Order memory m) {
+        o = _orders[orderId];
+        m = o;
     }
 
     /// @dev Reads seller, deliverBy and state from the order's second slot with one SLOAD.

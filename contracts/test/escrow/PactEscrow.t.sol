@@ -28,6 +28,10 @@ contract PactEscrowTest is EscrowFixture {
         assertFalse(escrow.paused());
     }
 
+    function test_constructor_runtimeFitsEip170() public view {
+        assertLe(address(escrow).code.length, 24_576, "runtime above the EIP-170 limit");
+    }
+
     function test_constructor_readsDecimals18() public {
         TestUSDT t = new TestUSDT("E", "E", 18);
         PactEscrow e = new PactEscrow(address(t), owner, arbiter, treasury, 100, _cfg());
