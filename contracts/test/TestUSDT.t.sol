@@ -23,7 +23,8 @@ contract TestUSDTTest is Test {
 
     function test_transfer_returnsNothing() public {
         vm.prank(alice);
-        (bool ok, bytes memory ret) = address(usdt).call(abi.encodeWithSignature("transfer(address,uint256)", bob, 1e6));
+        (bool ok, bytes memory ret) =
+            address(usdt).call(abi.encodeWithSignature("transfer(address,uint256)", bob, 1e6));
         assertTrue(ok);
         assertEq(ret.length, 0, "transfer must return no data");
         assertEq(usdt.balanceOf(bob), 1e6);
@@ -34,8 +35,8 @@ contract TestUSDTTest is Test {
         vm.prank(alice);
         usdt.approve(bob, 10e6);
         vm.prank(bob);
-        (bool ok, bytes memory ret) =
-            address(usdt).call(abi.encodeWithSignature("transferFrom(address,address,uint256)", alice, carol, 4e6));
+        (bool ok, bytes memory ret) = address(usdt)
+            .call(abi.encodeWithSignature("transferFrom(address,address,uint256)", alice, carol, 4e6));
         assertTrue(ok);
         assertEq(ret.length, 0, "transferFrom must return no data");
         assertEq(usdt.balanceOf(carol), 4e6);
@@ -44,7 +45,8 @@ contract TestUSDTTest is Test {
 
     function test_approve_returnsNothing() public {
         vm.prank(alice);
-        (bool ok, bytes memory ret) = address(usdt).call(abi.encodeWithSignature("approve(address,uint256)", bob, 1));
+        (bool ok, bytes memory ret) =
+            address(usdt).call(abi.encodeWithSignature("approve(address,uint256)", bob, 1));
         assertTrue(ok);
         assertEq(ret.length, 0, "approve must return no data");
     }
@@ -178,7 +180,9 @@ contract TestUSDTTest is Test {
         usdt.setParams(bps, 49);
         vm.prank(alice);
         usdt.transfer(bob, amount);
-        assertEq(usdt.balanceOf(alice) + usdt.balanceOf(bob) + usdt.balanceOf(address(this)), usdt.totalSupply());
+        assertEq(
+            usdt.balanceOf(alice) + usdt.balanceOf(bob) + usdt.balanceOf(address(this)), usdt.totalSupply()
+        );
     }
 
     function test_transfer_conservesSupply_pinned() public {
