@@ -24,7 +24,7 @@ import {IPactEscrow} from "./interfaces/IPactEscrow.sol";
 contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice EIP-712 type of a seller's offer.
+    /// @inheritdoc IPactEscrow
     bytes32 public constant OFFER_TYPEHASH = keccak256(
         "Offer(bytes32 orderId,address seller,address buyer,uint256 amount,uint64 deliverBy,bytes32 termsHash,uint64 expiry)"
     );
@@ -448,8 +448,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IPactEscrow
-    function settlementOf(bytes32 orderId) external view returns (Settlement memory) {
-        return _settlements[orderId];
+    function settlementOf(bytes32 orderId) external view returns (Settlement memory s) {
+        if (_orders[orderId].state == State.DISPUTED) s = _settlements[orderId];
     }
 
     /// @inheritdoc IPactEscrow
@@ -472,7 +472,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         return _hashTypedDataV4(keccak256(abi.encode(OFFER_TYPEHASH, offer)));
     }
 
-    /// @notice The EIP-712 domain separator (name "PactEscrow", version "1").
+    /// @inheritdoc IPactEscrow
     // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();

@@ -343,7 +343,9 @@ interface IPactEscrow {
     /// @notice Seller: any non-terminal state -> REFUNDED (full amount back to the buyer).
     function refund(bytes32 orderId) external;
 
-    /// @notice Anyone: performs the due automatic action (see `nextDeadline`); reverts if nothing is due.
+    /// @notice Anyone: performs the due automatic action (see `nextDeadline`); reverts if nothing is due. An automatic
+    ///         review start that already happened by the clock (PROOF_SUBMITTED -> REVIEWING) counts as due: it is
+    ///         written to storage with its clock time, without changing what `getOrder` shows.
     function advance(bytes32 orderId) external;
 
     /// @notice Anyone: `advance` on each id, skipping those with nothing due.
@@ -404,7 +406,7 @@ interface IPactEscrow {
     function getOrder(bytes32 orderId) external view returns (Order memory);
     /// @notice The next automatic action and the first second it can be performed (NONE, 0 if none).
     function nextDeadline(bytes32 orderId) external view returns (Action action, uint64 at);
-    /// @notice The pending settlement proposal of an order (proposer zero if none).
+    /// @notice The pending settlement proposal of a disputed order (proposer zero if none or not disputed).
     function settlementOf(bytes32 orderId) external view returns (Settlement memory);
     /// @notice Deferred payouts of `account`.
     function claimable(address account) external view returns (uint256);
@@ -412,6 +414,12 @@ interface IPactEscrow {
     function accruedFees() external view returns (uint256);
     /// @notice Open escrow + accrued fees + claimables: what the escrow owes.
     function liabilities() external view returns (uint256);
-    /// @notice The EIP-712 digest a seller signs for `offer`.
+    /// @notice The EIP-712 digest a seller signs for `offer` (domain: name "PactEscrow", version "1", chain id,
+    ///         this contract).
     function hashOffer(Offer calldata offer) external view returns (bytes32);
+    /// @notice keccak256 of "Offer(bytes32 orderId,address seller,address buyer,uint256 amount,uint64 deliverBy,
+    ///         bytes32 termsHash,uint64 expiry)".
+    function OFFER_TYPEHASH() external view returns (bytes32);
+    /// @notice The EIP-712 domain separator.
+    function DOMAIN_SEPARATOR() external view returns (bytes32);
 }

@@ -779,6 +779,17 @@ contract PactEscrowTest is EscrowFixture {
         assertEq(uint8(_state(ID)), uint8(IPactEscrow.State.RESOLVED));
     }
 
+    function test_settlementOf_afterArbiterRuling_isEmpty() public {
+        _disputed(ID);
+        vm.prank(buyer);
+        escrow.proposeSettlement(ID, 4000);
+        assertEq(escrow.settlementOf(ID).sellerBps, 4000);
+        vm.prank(arbiter);
+        escrow.resolve(ID, 5000);
+        assertEq(escrow.settlementOf(ID).proposer, address(0));
+        assertEq(escrow.settlementOf(ID).sellerBps, 0);
+    }
+
     function test_acceptSettlement_ownProposal_reverts() public {
         _disputed(ID);
         vm.startPrank(seller);
