@@ -147,26 +147,26 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @inheritdoc IPactEscrow
     function startDelivery(bytes32 orderId) external {
         Order storage o = _orders[orderId];
-        (address seller, uint256 deliverBy, State state) = _loadB(o);
+        (uint256 b, address seller, uint256 deliverBy, State state) = _loadB(o);
         _onlySeller(orderId, seller);
         if (state != State.ESCROWED) revert EscrowInvalidState(orderId, state);
         if (block.timestamp > deliverBy) {
             revert EscrowDeliveryDeadlinePassed(orderId, deliverBy, block.timestamp);
         }
-        _setState(o, State.DELIVERING, block.timestamp);
+        _storeState(o, b, State.DELIVERING);
         emit DeliveryStarted(orderId, msg.sender);
     }
 
     /// @inheritdoc IPactEscrow
     function submitProof(bytes32 orderId, bytes32 proofHash, string calldata proofURI) external {
         Order storage o = _orders[orderId];
-        (address seller, uint256 deliverBy, State state) = _loadB(o);
+        (uint256 b, address seller, uint256 deliverBy, State state) = _loadB(o);
         _onlySeller(orderId, seller);
         if (state != State.ESCROWED && state != State.DELIVERING) revert EscrowInvalidState(orderId, state);
         if (block.timestamp > deliverBy) {
             revert EscrowDeliveryDeadlinePassed(orderId, deliverBy, block.timestamp);
         }
-        _setState(o, State.PROOF_SUBMITTED, block.timestamp);
+        _storeState(o, b, State.PROOF_SUBMITTED);
         emit ProofSubmitted(orderId, msg.sender, proofHash, proofURI);
     }
 
@@ -485,8 +485,11 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     function _fund(bytes32 orderId, address seller, uint256 amount, uint64 deliverBy, bytes32 termsHash)
         private
     {
-        Globals memory g = _globals;
-        if (g.paused) revert EscrowPaused();
+        uint256 g;
+        assembly ("memory-safe") {
+            g := sload(_globals.slot)
+        }
+        if (g >> 240 != 0) revert EscrowPaused();
         if (seller == address(0) || seller == msg.sender || seller == address(this)) {
             revert EscrowInvalidSeller(seller);
         }
@@ -497,7 +500,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         Order storage o = _orders[orderId];
         // Effects before the pull: a reentrant `fund` of the same id fails, and the cumulative counter only
         // overstates liabilities until the tokens arrive. Both slots are written whole (layout of `Order`).
-        uint256 configId = g.configId;
+        uint256 configId = uint16(g >> 128);
         if (o.seller != address(0)) revert EscrowOrderExists(orderId);
         assembly ("memory-safe") {
             sstore(o.slot, or(caller(), shl(160, amount)))
@@ -509,18 +512,54 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
                 )
             )
         }
-        _globals.totalFunded = g.totalFunded + uint128(amount);
+        // totalFunded is the low 128 bits; `amount` < 2^96, so only 2^32 maximal orders could overflow it.
+        if (uint128(g) + amount > type(uint128).max) revert EscrowInvalidAmount(amount);
+        assembly ("memory-safe") {
+            sstore(_globals.slot, add(g, amount))
+        }
         _pull(amount);
         _emitFunded(orderId, seller, amount, deliverBy, termsHash, g);
     }
 
     /// @dev Pulls `amount` from `msg.sender` and checks the balance delta (fee-on-transfer tokens revert).
     function _pull(uint256 amount) private {
-        uint256 before = _token.balanceOf(address(this));
-        _token.safeTransferFrom(msg.sender, address(this), amount);
-        uint256 afterwards = _token.balanceOf(address(this));
+        address t = address(_token);
+        uint256 before = _selfBalance(t);
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 0x23b872dd) // transferFrom(address,address,uint256)
+            mstore(add(m, 0x20), caller())
+            mstore(add(m, 0x40), address())
+            mstore(add(m, 0x60), amount)
+            let success := call(gas(), t, 0, add(m, 0x1c), 0x64, 0x00, 0x20)
+            if iszero(success) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            // Same acceptance rule as OpenZeppelin's SafeERC20: no return data from a contract, or `true`.
+            ok := or(
+                and(iszero(returndatasize()), gt(extcodesize(t), 0)),
+                and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
+            )
+        }
+        if (!ok) revert SafeERC20.SafeERC20FailedOperation(t);
+        uint256 afterwards = _selfBalance(t);
         uint256 received = afterwards > before ? afterwards - before : 0;
         if (received != amount) revert EscrowAmountMismatch(amount, received);
+    }
+
+    /// @dev `token.balanceOf(address(this))` without the high-level call overhead.
+    function _selfBalance(address t) private view returns (uint256 bal) {
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231) // balanceOf(address)
+            mstore(0x20, address())
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), t, 0x1c, 0x24, 0x00, 0x20))) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            bal := mload(0x00)
+        }
     }
 
     function _emitFunded(
@@ -529,7 +568,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         uint256 amount,
         uint64 deliverBy,
         bytes32 termsHash,
-        Globals memory g
+        uint256 g
     ) private {
         emit OrderFunded(
             orderId,
@@ -538,17 +577,17 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             amount,
             deliverBy,
             termsHash,
-            g.feeBps,
-            g.reviewWindow,
-            g.arbiterWindow,
-            g.defaultSellerBps
+            uint16(g >> 144),
+            uint32(g >> 160),
+            uint32(g >> 192),
+            uint16(g >> 224)
         );
     }
 
     /// @dev Pays the seller amount - fee and records the fee; `o` must be PROOF_SUBMITTED or REVIEWING.
     /// @dev `a`, `b`: the order's raw slots (see `_loadRaw`).
     function _complete(bytes32 orderId, Order storage o, uint256 a, uint256 b, uint256 feeBps) private {
-        _setState(o, State.COMPLETED, block.timestamp);
+        _storeState(o, b, State.COMPLETED);
         uint256 amount = a >> 160;
         uint256 fee = (amount * feeBps) / BPS;
         uint256 net = amount - fee;
@@ -701,14 +740,25 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     }
 
     /// @dev Reads seller, deliverBy and state from the order's second slot with one SLOAD.
-    function _loadB(Order storage o) private view returns (address seller, uint256 deliverBy, State state) {
-        uint256 v;
+    function _loadB(Order storage o)
+        private
+        view
+        returns (uint256 b, address seller, uint256 deliverBy, State state)
+    {
         assembly ("memory-safe") {
-            v := sload(add(o.slot, 1))
+            b := sload(add(o.slot, 1))
         }
-        seller = address(uint160(v));
-        deliverBy = uint32(v >> 160);
-        state = State(uint8(v >> 224));
+        seller = address(uint160(b));
+        deliverBy = uint32(b >> 160);
+        state = State(uint8(b >> 224));
+    }
+
+    /// @dev Writes `state` and `stateSince = now` into the second slot whose current value `b` the caller holds.
+    function _storeState(Order storage o, uint256 b, State state) private {
+        assembly ("memory-safe") {
+            let v := and(b, not(shl(192, 0xffffffffff)))
+            sstore(add(o.slot, 1), or(v, or(shl(192, and(timestamp(), 0xffffffff)), shl(224, state))))
+        }
     }
 
     /// @dev Writes `state` and `stateSince` (bits 192..231 of the second slot) with one SLOAD + SSTORE.
