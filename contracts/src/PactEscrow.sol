@@ -311,7 +311,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function claim(address to) external nonReentrant {
-        if (to == address(0)) revert EscrowZeroAddress();
+        if (to == address(0) || to == address(this)) revert EscrowInvalidRecipient(to);
         uint256 amount = _claimable[msg.sender];
         if (amount == 0) revert EscrowNothingToClaim(msg.sender);
         _claimable[msg.sender] = 0;

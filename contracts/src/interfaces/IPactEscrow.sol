@@ -251,6 +251,8 @@ interface IPactEscrow {
     error EscrowInvalidWindow(uint256 window);
     /// @notice A zero address where one is required.
     error EscrowZeroAddress();
+    /// @notice Claims cannot be sent to the zero address or to the escrow itself.
+    error EscrowInvalidRecipient(address to);
     /// @notice The token has no code or no readable `decimals()`.
     error EscrowInvalidToken(address token);
     /// @notice The append-only settings array is full.
@@ -356,7 +358,8 @@ interface IPactEscrow {
     // Money out
     // ------------------------------------------------------------------------------------------------------
 
-    /// @notice Sends `msg.sender`'s whole claimable balance (deferred payouts) to `to`.
+    /// @notice Sends `msg.sender`'s whole claimable balance (deferred payouts) to `to` (any address but zero and
+    ///         the escrow, so a blocklisted account can withdraw elsewhere).
     function claim(address to) external;
 
     /// @notice Sends all accrued fees to the treasury (callable by anyone).

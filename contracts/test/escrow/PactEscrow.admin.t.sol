@@ -244,10 +244,13 @@ contract PactEscrowAdminTest is EscrowFixture {
         escrow.claim(seller);
     }
 
-    function test_claim_zeroRecipient_reverts() public {
-        vm.prank(seller);
-        vm.expectRevert(IPactEscrow.EscrowZeroAddress.selector);
+    function test_claim_zeroOrEscrowRecipient_reverts() public {
+        vm.startPrank(seller);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowInvalidRecipient.selector, address(0)));
         escrow.claim(address(0));
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowInvalidRecipient.selector, address(escrow)));
+        escrow.claim(address(escrow));
+        vm.stopPrank();
     }
 
     function test_claim_transferFails_revertsAndKeepsClaim() public {

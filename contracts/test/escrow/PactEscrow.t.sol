@@ -1149,6 +1149,14 @@ contract PactEscrowTest is EscrowFixture {
         assertEq(at, 0);
     }
 
+    function test_getOrder_unknownId_isEmpty() public view {
+        IPactEscrow.Order memory o = escrow.getOrder(ID);
+        assertEq(uint8(o.state), uint8(IPactEscrow.State.NONE));
+        assertEq(o.buyer, address(0));
+        assertEq(o.seller, address(0));
+        assertEq(o.amount, 0);
+    }
+
     function test_nextDeadline_disputed() public {
         _disputed(ID);
         (IPactEscrow.Action action, uint64 at) = escrow.nextDeadline(ID);
