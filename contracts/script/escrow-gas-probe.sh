@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Sends the happy path as real transactions to anvil and prints receipt gasUsed (whole-tx gas).
+# Sends the happy path as real transactions to anvil (port 18545) and prints receipt gasUsed (whole-tx gas),
+# in the same steady state as test/escrow/PactEscrow.gas.t.sol: a completed order (fees accrued), an open order,
+# treasury/seller already holding tokens, a large finite allowance. Run from contracts/ after deploying:
+#   script/escrow-gas-probe.sh <token> <escrow> <label>
+# Buyer = anvil account 1, seller = anvil account 2 (both need token balances; DeployEscrow mints them).
 set -euo pipefail
 C=../node_modules/@foundry-rs/cast-linux-amd64/bin/cast
 RPC=http://127.0.0.1:18545
