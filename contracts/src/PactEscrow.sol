@@ -436,7 +436,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         if (m.seller == address(0)) return (Action.NONE, 0);
         (State state, uint256 since) = _effective(m);
         if (state == State.ESCROWED || state == State.DELIVERING) {
-            return (Action.REFUND_EXPIRED, m.deliverBy + 1);
+            return (Action.REFUND_EXPIRED, uint64(m.deliverBy) + 1);
         }
         Config memory c = _configs[m.configId];
         if (state == State.PROOF_SUBMITTED) return (Action.START_REVIEW, uint64(since + c.reviewWindow));

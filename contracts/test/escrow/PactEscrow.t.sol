@@ -159,6 +159,9 @@ contract PactEscrowTest is EscrowFixture {
         escrow.fund(ID, seller, AMOUNT, far, TERMS);
         vm.prank(buyer);
         escrow.fund(ID, seller, AMOUNT, type(uint32).max, TERMS);
+        (IPactEscrow.Action action, uint64 at) = escrow.nextDeadline(ID);
+        assertEq(uint8(action), uint8(IPactEscrow.Action.REFUND_EXPIRED));
+        assertEq(at, uint64(type(uint32).max) + 1);
     }
 
     function test_fund_withoutAllowance_reverts() public {
