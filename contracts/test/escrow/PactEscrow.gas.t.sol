@@ -12,8 +12,9 @@ import {MockERC20} from "test/utils/Tokens.sol";
 ///      - each step lives in its own test contract whose `setUp` builds the state before it, so the measured call
 ///        is the first thing the test transaction does: every slot and the token account are cold and every
 ///        SSTORE is priced against the value at transaction start, exactly as in a real transaction;
-///      - `vm.lastCallGas().gasTotalUsed` is the gas spent inside the escrow's call frame (the CALL opcode's own
-///        cost is charged to the test contract and not included; in a real transaction `to` is pre-warmed);
+///      - `vm.lastCallGas().gasTotalUsed` (= `vm.snapshotGasLastCall`, the `_exec` snapshots) is the gas spent
+///        inside the escrow's call frame (the CALL opcode's own cost is charged to the test contract and not
+///        included; in a real transaction `to` is pre-warmed);
 ///      - whole-tx = max(21 000 + 4 * tokens + execution - refund, 21 000 + 10 * tokens) with
 ///        tokens = zeroBytes + 4 * nonZeroBytes of the calldata (EIP-2028 + the EIP-7623 floor, Prague).
 ///        No refund arises on these paths (asserted), so the number is not flattered by one;
@@ -22,7 +23,8 @@ import {MockERC20} from "test/utils/Tokens.sol";
 ///        balance slot costs 20k more in the token, not in the escrow); the buyer's allowance is large and
 ///        finite, so the token writes it on every pull (a max allowance would be cheaper).
 ///      The happy path is fund + submitProof + accept, i.e. the sum of the three whole-tx snapshots; the same
-///      sequence sent as three real transactions to anvil (see README) matches these numbers.
+///      sequence sent as three real transactions to anvil (`script/escrow-gas-probe.sh`) gives identical
+///      receipt `gasUsed`.
 abstract contract GasBase is EscrowFixture {
     bytes32 internal constant GAS_ID = 0x6f1d6a7e0b3c4d2e9a8f7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e;
     bytes32 internal constant GAS_TERMS = 0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658;
@@ -74,7 +76,8 @@ abstract contract GasBase is EscrowFixture {
         uint256 floor = 21_000 + 10 * tokens;
         whole = standard > floor ? standard : floor;
         string memory name = string.concat(step, "_", _tag());
-        vm.snapshotValue("PactEscrow", string.concat(name, "_exec"), g.gasTotalUsed);
+        // `snapshotGasLastCall` records the same call-frame figure as `lastCallGas().gasTotalUsed` (asserted).
+        assertEq(vm.snapshotGasLastCall("PactEscrow", string.concat(name, "_exec")), g.gasTotalUsed);
         vm.snapshotValue("PactEscrow", name, whole);
     }
 }
