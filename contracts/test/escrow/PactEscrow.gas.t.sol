@@ -158,6 +158,38 @@ abstract contract GasAdvance is GasBase {
     }
 }
 
+/// @dev Both windows elapsed with nobody calling: one `advance` writes the review start and completes.
+abstract contract GasAdvanceFromProof is GasBase {
+    function setUp() public override {
+        super.setUp();
+        vm.prank(buyer);
+        escrow.fund(GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS);
+        vm.prank(seller);
+        escrow.submitProof(GAS_ID, GAS_PROOF, GAS_URI);
+        vm.warp(block.timestamp + 2 * uint256(REVIEW));
+    }
+
+    function test_gas_advance_autoCompleteFromProof() public {
+        vm.prank(stranger);
+        escrow.advance(GAS_ID);
+        uint256 whole = _record("advanceCompleteFromProof", abi.encodeCall(escrow.advance, (GAS_ID)));
+        // Not a target (the target is the completion from REVIEWING); an extra ReviewStarted log.
+        _check(whole, _usdt() ? 66_000 : 57_500);
+    }
+}
+
+contract PactEscrowGasAdvanceFromProofERC20Test is GasAdvanceFromProof {
+    function _usdt() internal pure override returns (bool) {
+        return false;
+    }
+}
+
+contract PactEscrowGasAdvanceFromProofUSDTTest is GasAdvanceFromProof {
+    function _usdt() internal pure override returns (bool) {
+        return true;
+    }
+}
+
 contract PactEscrowGasFundERC20Test is GasFund {
     function _usdt() internal pure override returns (bool) {
         return false;
