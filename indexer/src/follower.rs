@@ -69,7 +69,7 @@ impl FollowerConfig {
             start_block,
             finality: Finality::Confirmations(0),
             poll_interval: Duration::from_millis(50),
-            initial_range: 500,
+            initial_range: 16,
             max_range: 50_000,
             target_logs: 10_000,
             concurrency: 4,

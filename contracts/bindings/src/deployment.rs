@@ -24,6 +24,39 @@ pub struct Deployment {
     /// Block of the escrow deployment (the indexer's start block).
     #[serde(default)]
     pub deploy_block: Option<u64>,
+    /// Home chain: the identity registry.
+    #[serde(default)]
+    pub identity_registry: Option<Address>,
+    /// Home chain: the DID attribute registry.
+    #[serde(default)]
+    pub did_registry: Option<Address>,
+    /// Home chain: the stake bond registry.
+    #[serde(default)]
+    pub stake_registry: Option<Address>,
+    /// Home chain: the token bonds are held in.
+    #[serde(default)]
+    pub stake_token: Option<Address>,
+    /// Satellite: the identity mirror.
+    #[serde(default)]
+    pub identity_lite: Option<Address>,
+    /// Satellite: the DID attribute mirror.
+    #[serde(default)]
+    pub did_lite: Option<Address>,
+    /// Satellite: the stake bond mirror.
+    #[serde(default)]
+    pub staking_lite: Option<Address>,
+    /// Satellite: the chain the Lites mirror.
+    #[serde(default)]
+    pub home_chain_id: Option<u64>,
+    /// Satellite: the initial signer set of the Lites.
+    #[serde(default)]
+    pub signers: Option<Vec<Address>>,
+    /// Satellite: signatures a batch needs.
+    #[serde(default)]
+    pub threshold: Option<u8>,
+    /// Block of the first identity deployment on this chain.
+    #[serde(default)]
+    pub identity_deploy_block: Option<u64>,
 }
 
 /// Why a deployment record could not be read.
@@ -47,6 +80,11 @@ impl std::fmt::Display for DeploymentError {
 impl std::error::Error for DeploymentError {}
 
 impl Deployment {
+    /// The lowest block any indexed contract of this chain was deployed at.
+    pub fn start_block(&self) -> Option<u64> {
+        [self.deploy_block, self.identity_deploy_block].into_iter().flatten().min()
+    }
+
     /// Reads and parses a deployment file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, DeploymentError> {
         let path = path.as_ref();

@@ -15,20 +15,30 @@ pub mod toolchain;
 
 pub use deployment::Deployment;
 
-#[allow(missing_docs)]
-mod generated {
-    alloy::sol!(
-        #[sol(rpc)]
-        #[derive(Debug)]
-        TestUSDT,
-        "artifacts/TestUSDT.json"
-    );
-    alloy::sol!(
-        #[sol(rpc)]
-        #[derive(Debug)]
-        LogEmitter,
-        "artifacts/LogEmitter.json"
-    );
+// Each contract gets its own module: structs declared in shared interfaces (e.g.
+// `ILiteBase.BatchHeader`) are generated once per contract that uses them.
+macro_rules! bind {
+    ($module:ident, $name:ident, $file:literal) => {
+        #[doc = concat!("Bindings of `", stringify!($name), "` (generated from `artifacts/", $file, "`).")]
+        #[allow(missing_docs, clippy::too_many_arguments)]
+        pub mod $module {
+            alloy::sol!(
+                #[sol(rpc)]
+                #[derive(Debug, PartialEq, Eq)]
+                $name,
+                $file
+            );
+        }
+        pub use $module::$name;
+    };
 }
 
-pub use generated::*;
+bind!(test_usdt, TestUSDT, "artifacts/TestUSDT.json");
+bind!(log_emitter, LogEmitter, "artifacts/LogEmitter.json");
+bind!(escrow, PactEscrow, "artifacts/PactEscrow.json");
+bind!(identity_registry, IdentityRegistry, "artifacts/IdentityRegistry.json");
+bind!(did_registry, DIDRegistry, "artifacts/DIDRegistry.json");
+bind!(stake_registry, StakeRegistry, "artifacts/StakeRegistry.json");
+bind!(identity_lite, IdentityLite, "artifacts/IdentityLite.json");
+bind!(did_lite, DIDLite, "artifacts/DIDLite.json");
+bind!(staking_lite, StakingLite, "artifacts/StakingLite.json");
