@@ -138,7 +138,7 @@ async fn main() -> eyre::Result<()> {
     let mut lat = Vec::new();
     for i in 0..200u64 {
         let block = provider.get_block_number().await? + 1;
-        emitter
+        let _pending = emitter
             .emitTransfers(Address::with_last_byte(2), Address::with_last_byte(0x41), U256::from(i), U256::from(1))
             .send()
             .await?;
