@@ -139,16 +139,28 @@ async fn main() -> eyre::Result<()> {
     for i in 0..200u64 {
         let block = provider.get_block_number().await? + 1;
         let _pending = emitter
-            .emitTransfers(Address::with_last_byte(2), Address::with_last_byte(0x41), U256::from(i), U256::from(1))
+            .emitTransfers(
+                Address::with_last_byte(2),
+                Address::with_last_byte(0x41),
+                U256::from(i),
+                U256::from(1),
+            )
             .send()
             .await?;
         let mined = Instant::now(); // automine: the block exists when the send returns
         // The cursor moves in the same transaction as the rows: cursor >= block <=> row visible.
         loop {
-            if store.cursor(31337).await?.is_some_and(|c| c.number >= block) {
+            if store
+                .cursor(31337)
+                .await?
+                .is_some_and(|c| c.number >= block)
+            {
                 break;
             }
-            eyre::ensure!(mined.elapsed() < Duration::from_secs(10), "block {block} never indexed");
+            eyre::ensure!(
+                mined.elapsed() < Duration::from_secs(10),
+                "block {block} never indexed"
+            );
             tokio::time::sleep(Duration::from_micros(500)).await;
         }
         lat.push(mined.elapsed().as_secs_f64() * 1000.0);

@@ -117,7 +117,7 @@ impl ChainSpec {
                 self.deployment.display()
             )));
         }
-        let start = self.start.or(dep.deploy_block).unwrap_or(0);
+        let start = self.start.or(dep.start_block()).unwrap_or(0);
         let mut cfg = FollowerConfig::new(dep.chain_id, self.rpc.clone(), contracts, start);
         cfg.finality = self.finality;
         cfg.poll_interval = Duration::from_millis(cli.poll_ms);
@@ -133,6 +133,15 @@ pub fn contracts_of(dep: &Deployment) -> Contracts {
     let mut contracts = Contracts::default();
     if let Some(token) = dep.token {
         contracts.insert(token, ContractKind::Token);
+        if let Some(escrow) = dep.escrow {
+            contracts.insert(
+                escrow,
+                ContractKind::Escrow {
+                    token,
+                    decimals: dep.token_decimals.unwrap_or(6),
+                },
+            );
+        }
     }
     contracts
 }

@@ -82,6 +82,46 @@ impl CopyBuf {
         self.bytea(v.as_bytes())
     }
 
+    /// A `jsonb` (binary form: version byte 1, then the JSON text).
+    pub fn jsonb(&mut self, json: &str) -> &mut Self {
+        self.buf.put_i32(json.len() as i32 + 1);
+        self.buf.put_u8(1);
+        self.buf.put_slice(json.as_bytes());
+        self
+    }
+
+    /// A `bytea`, or `NULL`.
+    pub fn opt_bytea(&mut self, v: Option<&[u8]>) -> &mut Self {
+        match v {
+            Some(v) => self.bytea(v),
+            None => self.null(),
+        }
+    }
+
+    /// A `text`, or `NULL`.
+    pub fn opt_text(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.text(v),
+            None => self.null(),
+        }
+    }
+
+    /// An `integer`, or `NULL`.
+    pub fn opt_i32(&mut self, v: Option<i32>) -> &mut Self {
+        match v {
+            Some(v) => self.i32(v),
+            None => self.null(),
+        }
+    }
+
+    /// A `bigint`, or `NULL`.
+    pub fn opt_i64(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.i64(v),
+            None => self.null(),
+        }
+    }
+
     /// A SQL `NULL`.
     pub fn null(&mut self) -> &mut Self {
         self.buf.put_i32(-1);

@@ -1,20 +1,35 @@
 //! Which contracts are indexed, and their logs decoded (through the `sol!` bindings) into the rows
 //! the store writes.
 
-use crate::{IndexerError, IndexerResult};
+use crate::{IndexerError, IndexerResult, abi::EventSet, escrow::EscrowEvent};
 use alloy::{
     primitives::{Address, B256, U256},
     rpc::types::Log,
     sol_types::SolEvent,
 };
 use pact_bindings::TestUSDT;
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
+
+/// The PactEscrow events, from the committed artifact the bindings use.
+pub static ESCROW_EVENTS: LazyLock<EventSet> = LazyLock::new(|| {
+    EventSet::from_artifact(include_str!(
+        "../../contracts/bindings/artifacts/PactEscrow.json"
+    ))
+    .expect("the committed PactEscrow artifact has a valid ABI")
+});
 
 /// What a contract is, which decides how its logs are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContractKind {
     /// An ERC-20 settlement token (its `Transfer` events are kept).
     Token,
+    /// A PactEscrow holding `token` (with `decimals`).
+    Escrow {
+        /// The escrowed token.
+        token: Address,
+        /// Its decimals.
+        decimals: u8,
+    },
 }
 
 /// The indexed contracts of one chain.
@@ -35,6 +50,11 @@ impl Contracts {
     /// Every address, for the `eth_getLogs` filter.
     pub fn addresses(&self) -> &[Address] {
         &self.addresses
+    }
+
+    /// What `address` is.
+    pub fn kind(&self, address: &Address) -> Option<ContractKind> {
+        self.kinds.get(address).copied()
     }
 
     /// True when nothing is indexed.
@@ -74,6 +94,8 @@ pub struct TokenTransfer {
 pub struct Batch {
     /// Token transfers.
     pub token_transfers: Vec<TokenTransfer>,
+    /// Escrow events.
+    pub escrow_events: Vec<EscrowEvent>,
     /// Logs of indexed contracts that carry no event the indexer keeps (e.g. `Approval`).
     pub skipped: usize,
 }
@@ -81,7 +103,7 @@ pub struct Batch {
 impl Batch {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.token_transfers.len()
+        self.token_transfers.len() + self.escrow_events.len()
     }
 
     /// True when the batch holds no row.
@@ -132,6 +154,19 @@ impl Batch {
                     self.skipped += 1;
                 }
             }
+            ContractKind::Escrow { .. } => match ESCROW_EVENTS.decode(log.data())? {
+                Some(decoded) => {
+                    let ts = log.block_timestamp.ok_or_else(|| {
+                        IndexerError::Inconsistent(format!(
+                            "escrow log in block {} without timestamp",
+                            meta.block_number
+                        ))
+                    })?;
+                    self.escrow_events
+                        .push(EscrowEvent::new(meta, ts, decoded)?);
+                }
+                None => self.skipped += 1,
+            },
         }
         Ok(())
     }

@@ -213,6 +213,7 @@ impl Follower {
                 self.store
                     .commit(
                         self.cfg.chain_id,
+                        &self.cfg.contracts,
                         prev,
                         &f.batch,
                         &[f.end],
@@ -285,6 +286,7 @@ impl Follower {
             self.store
                 .commit(
                     self.cfg.chain_id,
+                    &self.cfg.contracts,
                     prev,
                     &batch,
                     &[head],
@@ -330,6 +332,7 @@ impl Follower {
         self.store
             .rewind(
                 self.cfg.chain_id,
+                &self.cfg.contracts,
                 prev,
                 fork,
                 Cursor {
@@ -377,6 +380,29 @@ async fn fetch_range(rpc: Rpc, contracts: Contracts, from: u64, to: u64) -> Inde
             "logs of block {to} carry hash {:?}, header says {}",
             bad.block_hash, end.hash
         )));
+    }
+    // Nodes that omit `blockTimestamp` in logs: read it from the headers.
+    let mut missing: Vec<u64> = logs
+        .iter()
+        .filter(|l| l.block_timestamp.is_none())
+        .filter_map(|l| l.block_number)
+        .collect();
+    missing.dedup();
+    for n in missing {
+        let ts = match n == to {
+            true => end.timestamp,
+            false => {
+                rpc.header(BlockNumberOrTag::Number(n))
+                    .await?
+                    .ok_or_else(|| {
+                        IndexerError::Inconsistent(format!("block {n} vanished during backfill"))
+                    })?
+                    .timestamp
+            }
+        };
+        for log in logs.iter_mut().filter(|l| l.block_number == Some(n)) {
+            log.block_timestamp = Some(ts);
+        }
     }
     let batch = Batch::decode(&contracts, &logs)?;
     Ok(Fetched {

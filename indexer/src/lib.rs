@@ -11,10 +11,13 @@
 //! block window and the chain cursor in **one transaction** and sends a `NOTIFY` that is delivered
 //! on commit, so a `kill -9` at any point resumes without losing or doubling a row.
 
+pub mod abi;
 pub mod config;
 pub mod copy;
 pub mod decode;
 pub mod error;
+pub mod escrow;
+pub mod escrow_store;
 pub mod follower;
 pub mod metrics;
 pub mod rpc;

@@ -2,7 +2,13 @@
 //! window and the cursor (compare-and-set, so two indexers on one chain cannot interleave), with a
 //! `NOTIFY pact_chain` delivered on commit.
 
-use crate::{IndexerError, IndexerResult, copy::CopyBuf, decode::Batch, rpc::Head};
+use crate::{
+    IndexerError, IndexerResult,
+    copy::CopyBuf,
+    decode::{Batch, Contracts},
+    escrow_store,
+    rpc::Head,
+};
 use alloy::primitives::B256;
 use sqlx::{PgPool, Postgres, Transaction, postgres::PgPoolOptions};
 
@@ -87,9 +93,11 @@ impl Store {
     /// Writes `batch` (rows of blocks `prev+1..=to.number`), the window `blocks`, and moves the
     /// cursor from `prev` to `to`, in one transaction. Blocks older than `keep` below `to` are
     /// pruned from the window.
+    #[allow(clippy::too_many_arguments)]
     pub async fn commit(
         &self,
         chain_id: u64,
+        contracts: &Contracts,
         prev: Option<Cursor>,
         batch: &Batch,
         blocks: &[Head],
@@ -98,6 +106,7 @@ impl Store {
     ) -> IndexerResult<()> {
         let mut tx = self.pool.begin().await?;
         write_rows(&mut tx, chain_id, batch).await?;
+        escrow_store::write(&mut tx, chain_id, &batch.escrow_events, contracts).await?;
         if !blocks.is_empty() {
             let numbers: Vec<i64> = blocks.iter().map(|b| b.number as i64).collect();
             let hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
@@ -141,12 +150,14 @@ impl Store {
     pub async fn rewind(
         &self,
         chain_id: u64,
+        contracts: &Contracts,
         prev: Cursor,
         fork: Option<Cursor>,
         new_head: Cursor,
     ) -> IndexerResult<()> {
         let above = fork.map_or(-1, |f| f.number as i64);
         let mut tx = self.pool.begin().await?;
+        escrow_store::rewind(&mut tx, chain_id, above, contracts).await?;
         for table in EVENT_TABLES {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
@@ -185,7 +196,7 @@ impl Store {
 }
 
 /// Tables holding one row per event, keyed by `(chain_id, block_number, log_index)`.
-pub const EVENT_TABLES: &[&str] = &["token_transfers"];
+pub const EVENT_TABLES: &[&str] = &["token_transfers", "escrow_events"];
 
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,

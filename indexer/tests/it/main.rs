@@ -4,5 +4,6 @@ mod common;
 
 mod backfill;
 mod crash;
+mod escrow;
 mod faults;
 mod reorg;

@@ -1,0 +1,327 @@
+//! Writing escrow events and keeping the order projection current, inside the indexer's
+//! transactions.
+
+use crate::{
+    IndexerError, IndexerResult,
+    copy::CopyBuf,
+    decode::{ContractKind, Contracts, LogMeta},
+    escrow::{EscrowEvent, Order, state_after},
+};
+use alloy::primitives::{Address, B256, U256};
+use sqlx::{Postgres, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
+
+type Key = (Address, B256);
+
+fn addr(b: &[u8]) -> IndexerResult<Address> {
+    Address::try_from(b).map_err(|_| IndexerError::Inconsistent("stored address malformed".into()))
+}
+fn hash(b: &[u8]) -> IndexerResult<B256> {
+    B256::try_from(b).map_err(|_| IndexerError::Inconsistent("stored hash malformed".into()))
+}
+fn num(s: &str) -> IndexerResult<U256> {
+    s.parse()
+        .map_err(|_| IndexerError::Inconsistent(format!("stored amount {s:?} malformed")))
+}
+fn intern(s: &str, names: &[&'static str]) -> Option<&'static str> {
+    names.iter().copied().find(|n| *n == s)
+}
+const STATES: [&str; 8] = [
+    "ESCROWED",
+    "DELIVERING",
+    "PROOF_SUBMITTED",
+    "REVIEWING",
+    "COMPLETED",
+    "REFUNDED",
+    "DISPUTED",
+    "RESOLVED",
+];
+
+/// Appends `events` (in chain order) and folds them into `escrow_orders`.
+pub async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    events: &[EscrowEvent],
+    contracts: &Contracts,
+) -> IndexerResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut buf = CopyBuf::new();
+    for e in events {
+        buf.row(11)
+            .i64(chain_id as i64)
+            .i64(e.meta.block_number as i64)
+            .i32(e.meta.log_index as i32)
+            .bytea(e.meta.tx_hash.as_slice())
+            .i64(e.block_timestamp as i64)
+            .bytea(e.meta.address.as_slice())
+            .opt_bytea(e.order_id.as_ref().map(|h| h.as_slice()))
+            .text(&e.event)
+            .opt_bytea(e.actor.as_ref().map(|a| a.as_slice()))
+            .opt_text(state_after(&e.event))
+            .jsonb(&serde_json::Value::Object(e.args.clone()).to_string());
+    }
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY escrow_events (chain_id, block_number, log_index, tx_hash, block_timestamp, escrow, order_id, \
+             event, actor, state_after, args) FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    copy.send(buf.finish()).await?;
+    copy.finish().await?;
+
+    let keys: Vec<Key> = {
+        let mut k: Vec<Key> = events
+            .iter()
+            .filter_map(|e| e.order_id.map(|id| (e.meta.address, id)))
+            .collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    };
+    let mut orders = load_orders(tx, chain_id, &keys).await?;
+    for e in events {
+        let Some(id) = e.order_id else { continue };
+        let key = (e.meta.address, id);
+        let (token, decimals) = escrow_token(contracts, &e.meta.address)?;
+        let next = Order::apply(orders.remove(&key), e, token, decimals)?;
+        if let Some(o) = next {
+            orders.insert(key, o);
+        }
+    }
+    replace_orders(tx, chain_id, &keys, orders.values()).await
+}
+
+fn escrow_token(contracts: &Contracts, escrow: &Address) -> IndexerResult<(Address, u8)> {
+    match contracts.kind(escrow) {
+        Some(ContractKind::Escrow { token, decimals }) => Ok((token, decimals)),
+        _ => Err(IndexerError::Inconsistent(format!(
+            "{escrow} is not a configured escrow"
+        ))),
+    }
+}
+
+/// After the events above `above` were removed (a reorg): rebuilds the projection of every order
+/// that had one of them, from the events that remain.
+pub async fn rewind(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    above: i64,
+    contracts: &Contracts,
+) -> IndexerResult<()> {
+    let removed = sqlx::query(
+        "DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2 AND order_id IS NOT NULL
+         RETURNING escrow, order_id",
+    )
+    .bind(chain_id as i64)
+    .bind(above)
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2")
+        .bind(chain_id as i64)
+        .bind(above)
+        .execute(&mut **tx)
+        .await?;
+    let mut keys: Vec<Key> = removed
+        .iter()
+        .map(|r| Ok((addr(r.get::<&[u8], _>(0))?, hash(r.get::<&[u8], _>(1))?)))
+        .collect::<IndexerResult<_>>()?;
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let (escrows, ids) = key_arrays(&keys);
+    let rows = sqlx::query(
+        "SELECT e.block_number, e.log_index, e.tx_hash, e.block_timestamp, e.escrow, e.event, e.args::text
+         FROM escrow_events e JOIN UNNEST($2::bytea[], $3::bytea[]) AS k(escrow, order_id)
+           ON e.escrow = k.escrow AND e.order_id = k.order_id
+         WHERE e.chain_id = $1 ORDER BY e.block_number, e.log_index",
+    )
+    .bind(chain_id as i64)
+    .bind(&escrows)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut orders: HashMap<Key, Order> = HashMap::new();
+    for r in rows {
+        let meta = LogMeta {
+            block_number: r.get::<i64, _>(0) as u64,
+            log_index: r.get::<i32, _>(1) as u32,
+            tx_hash: hash(r.get::<&[u8], _>(2))?,
+            address: addr(r.get::<&[u8], _>(4))?,
+        };
+        let args: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(r.get::<&str, _>(6))
+                .map_err(|e| IndexerError::Inconsistent(format!("stored args: {e}")))?;
+        let decoded = crate::abi::DecodedLog {
+            name: r.get::<String, _>(5),
+            args,
+        };
+        let ev = EscrowEvent::new(meta, r.get::<i64, _>(3) as u64, decoded)?;
+        let Some(id) = ev.order_id else { continue };
+        let (token, decimals) = escrow_token(contracts, &meta.address)?;
+        if let Some(o) = Order::apply(orders.remove(&(meta.address, id)), &ev, token, decimals)? {
+            orders.insert((meta.address, id), o);
+        }
+    }
+    replace_orders(tx, chain_id, &keys, orders.values()).await
+}
+
+fn key_arrays(keys: &[Key]) -> (Vec<&[u8]>, Vec<&[u8]>) {
+    keys.iter()
+        .map(|(e, id)| (e.as_slice(), id.as_slice()))
+        .unzip()
+}
+
+const ORDER_COLUMNS: &str = "escrow, order_id, token, token_decimals, buyer, seller, amount, state, state_since, \
+    deliver_by, terms_hash, fee_bps, review_window, arbiter_window, default_seller_bps, proof_hash, proof_uri, \
+    rejections, settlement_proposer, settlement_bps, resolution, refund_reason, buyer_paid, seller_paid, fee_paid, \
+    deferred, funded_block, funded_tx, updated_block, updated_log_index, updated_at";
+
+async fn load_orders(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    keys: &[Key],
+) -> IndexerResult<HashMap<Key, Order>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (escrows, ids) = key_arrays(keys);
+    let rows = sqlx::query(
+        "SELECT o.escrow, o.order_id, o.token, o.token_decimals, o.buyer, o.seller, o.amount::text, o.state, \
+         o.state_since, o.deliver_by, o.terms_hash, o.fee_bps, o.review_window, o.arbiter_window, \
+         o.default_seller_bps, o.proof_hash, o.proof_uri, o.rejections, o.settlement_proposer, o.settlement_bps, \
+         o.resolution, o.refund_reason, o.buyer_paid::text, o.seller_paid::text, o.fee_paid::text, \
+         o.deferred::text, o.funded_block, o.funded_tx, o.updated_block, o.updated_log_index, o.updated_at
+         FROM escrow_orders o JOIN UNNEST($2::bytea[], $3::bytea[]) AS k(escrow, order_id)
+           ON o.escrow = k.escrow AND o.order_id = k.order_id
+         WHERE o.chain_id = $1",
+    )
+    .bind(chain_id as i64)
+    .bind(&escrows)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let o = Order {
+            escrow: addr(r.get(0))?,
+            order_id: hash(r.get(1))?,
+            token: addr(r.get(2))?,
+            token_decimals: r.get::<i16, _>(3) as u8,
+            buyer: addr(r.get(4))?,
+            seller: addr(r.get(5))?,
+            amount: num(r.get(6))?,
+            state: intern(r.get(7), &STATES)
+                .ok_or_else(|| IndexerError::Inconsistent("stored order state unknown".into()))?,
+            state_since: r.get::<i64, _>(8) as u64,
+            deliver_by: r.get::<i64, _>(9) as u64,
+            terms_hash: hash(r.get(10))?,
+            fee_bps: r.get::<i32, _>(11) as u32,
+            review_window: r.get::<i64, _>(12) as u64,
+            arbiter_window: r.get::<i64, _>(13) as u64,
+            default_seller_bps: r.get::<i32, _>(14) as u32,
+            proof_hash: r.get::<Option<&[u8]>, _>(15).map(hash).transpose()?,
+            proof_uri: r.get(16),
+            rejections: r.get::<i32, _>(17) as u32,
+            settlement_proposer: r.get::<Option<&[u8]>, _>(18).map(addr).transpose()?,
+            settlement_bps: r.get::<Option<i32>, _>(19).map(|v| v as u32),
+            resolution: r
+                .get::<Option<&str>, _>(20)
+                .and_then(|s| intern(s, &["ARBITER", "DEFAULT_RULING", "SETTLEMENT"])),
+            refund_reason: r.get::<Option<&str>, _>(21).and_then(|s| {
+                intern(
+                    s,
+                    &["BUYER_CANCELLED", "SELLER_REFUNDED", "DELIVERY_EXPIRED"],
+                )
+            }),
+            buyer_paid: num(r.get(22))?,
+            seller_paid: num(r.get(23))?,
+            fee_paid: num(r.get(24))?,
+            deferred: num(r.get(25))?,
+            funded_block: r.get::<i64, _>(26) as u64,
+            funded_tx: hash(r.get(27))?,
+            updated_block: r.get::<i64, _>(28) as u64,
+            updated_log_index: r.get::<i32, _>(29) as u32,
+            updated_at: r.get::<i64, _>(30) as u64,
+        };
+        out.insert((o.escrow, o.order_id), o);
+    }
+    Ok(out)
+}
+
+async fn replace_orders<'a>(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    keys: &[Key],
+    orders: impl Iterator<Item = &'a Order>,
+) -> IndexerResult<()> {
+    let (escrows, ids) = key_arrays(keys);
+    sqlx::query(
+        "DELETE FROM escrow_orders o USING UNNEST($2::bytea[], $3::bytea[]) AS k(escrow, order_id)
+         WHERE o.chain_id = $1 AND o.escrow = k.escrow AND o.order_id = k.order_id",
+    )
+    .bind(chain_id as i64)
+    .bind(&escrows)
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?;
+    // Deterministic row order (same physical result for the same input).
+    let sorted: BTreeMap<Key, &Order> = orders.map(|o| ((o.escrow, o.order_id), o)).collect();
+    if sorted.is_empty() {
+        return Ok(());
+    }
+    let mut buf = CopyBuf::new();
+    for o in sorted.values() {
+        let next = o.next_action();
+        buf.row(34)
+            .i64(chain_id as i64)
+            .bytea(o.escrow.as_slice())
+            .bytea(o.order_id.as_slice())
+            .bytea(o.token.as_slice())
+            .i16(o.token_decimals as i16)
+            .bytea(o.buyer.as_slice())
+            .bytea(o.seller.as_slice())
+            .numeric(o.amount)
+            .text(o.state)
+            .i64(o.state_since as i64)
+            .i64(o.deliver_by as i64)
+            .bytea(o.terms_hash.as_slice())
+            .i32(o.fee_bps as i32)
+            .i64(o.review_window as i64)
+            .i64(o.arbiter_window as i64)
+            .i32(o.default_seller_bps as i32)
+            .opt_bytea(o.proof_hash.as_ref().map(|h| h.as_slice()))
+            .opt_text(o.proof_uri.as_deref())
+            .i32(o.rejections as i32)
+            .opt_bytea(o.settlement_proposer.as_ref().map(|a| a.as_slice()))
+            .opt_i32(o.settlement_bps.map(|v| v as i32))
+            .opt_text(o.resolution)
+            .opt_text(o.refund_reason)
+            .numeric(o.buyer_paid)
+            .numeric(o.seller_paid)
+            .numeric(o.fee_paid)
+            .numeric(o.deferred)
+            .opt_text(next.map(|n| n.0))
+            .opt_i64(next.map(|n| n.1 as i64))
+            .i64(o.funded_block as i64)
+            .bytea(o.funded_tx.as_slice())
+            .i64(o.updated_block as i64)
+            .i32(o.updated_log_index as i32)
+            .i64(o.updated_at as i64);
+    }
+    let sql = format!(
+        "COPY escrow_orders (chain_id, {}, next_action, next_action_at, funded_block, funded_tx, updated_block, \
+         updated_log_index, updated_at) FROM STDIN (FORMAT binary)",
+        ORDER_COLUMNS.replace(
+            ", funded_block, funded_tx, updated_block, updated_log_index, updated_at",
+            ""
+        )
+    );
+    let mut copy = tx.copy_in_raw(&sql).await?;
+    copy.send(buf.finish()).await?;
+    copy.finish().await?;
+    Ok(())
+}
