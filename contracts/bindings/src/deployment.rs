@@ -82,7 +82,10 @@ impl std::error::Error for DeploymentError {}
 impl Deployment {
     /// The lowest block any indexed contract of this chain was deployed at.
     pub fn start_block(&self) -> Option<u64> {
-        [self.deploy_block, self.identity_deploy_block].into_iter().flatten().min()
+        [self.deploy_block, self.identity_deploy_block]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Reads and parses a deployment file.

@@ -36,9 +36,17 @@ macro_rules! bind {
 bind!(test_usdt, TestUSDT, "artifacts/TestUSDT.json");
 bind!(log_emitter, LogEmitter, "artifacts/LogEmitter.json");
 bind!(escrow, PactEscrow, "artifacts/PactEscrow.json");
-bind!(identity_registry, IdentityRegistry, "artifacts/IdentityRegistry.json");
+bind!(
+    identity_registry,
+    IdentityRegistry,
+    "artifacts/IdentityRegistry.json"
+);
 bind!(did_registry, DIDRegistry, "artifacts/DIDRegistry.json");
-bind!(stake_registry, StakeRegistry, "artifacts/StakeRegistry.json");
+bind!(
+    stake_registry,
+    StakeRegistry,
+    "artifacts/StakeRegistry.json"
+);
 bind!(identity_lite, IdentityLite, "artifacts/IdentityLite.json");
 bind!(did_lite, DIDLite, "artifacts/DIDLite.json");
 bind!(staking_lite, StakingLite, "artifacts/StakingLite.json");
