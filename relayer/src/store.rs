@@ -1,0 +1,256 @@
+//! PostgreSQL access: batches, signatures (with the equivocation guard), alerts.
+
+use crate::{
+    RelayerError, RelayerResult,
+    batch::{Batch, BatchHeader},
+};
+use alloy::primitives::{Address, B256, Bytes};
+use sqlx::{PgPool, Row};
+
+/// Identifies one Lite on one satellite chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LiteId {
+    /// Satellite chain id.
+    pub chain_id: u64,
+    /// Lite address.
+    pub lite: Address,
+}
+
+/// A published signature with the batch it signs (as stored; the relayer re-verifies it).
+#[derive(Debug, Clone)]
+pub struct SignedBatch {
+    /// The batch.
+    pub batch: Batch,
+    /// Digest claimed by the row.
+    pub digest: B256,
+    /// Claimed signer.
+    pub signer: Address,
+    /// 65-byte signature.
+    pub signature: Bytes,
+}
+
+/// The daemon's own signed batches.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnSigned {
+    /// Sequence.
+    pub sequence: u64,
+    /// From cursor.
+    pub from_cursor: u64,
+    /// To cursor.
+    pub to_cursor: u64,
+    /// Home timestamp.
+    pub home_timestamp: u64,
+}
+
+/// Outcome of [`sign_once`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignOutcome {
+    /// Newly signed and published.
+    Signed,
+    /// The same digest was already signed (nothing new).
+    AlreadySigned,
+}
+
+fn bin(row: &sqlx::postgres::PgRow, col: &str) -> RelayerResult<Vec<u8>> {
+    Ok(row.try_get::<Vec<u8>, _>(col)?)
+}
+
+/// Publishes `batch` and `signature` by `signer`, unless `signer` already signed a different
+/// digest for this (chain, Lite, signer set, sequence): then nothing is written and
+/// [`RelayerError::Equivocation`] is returned. `signature` is only computed when needed.
+pub async fn sign_once(
+    db: &PgPool,
+    id: LiteId,
+    batch: &Batch,
+    digest: B256,
+    signer: Address,
+    sign: impl FnOnce() -> RelayerResult<[u8; 65]>,
+) -> RelayerResult<SignOutcome> {
+    let h = &batch.header;
+    let mut tx = db.begin().await?;
+    let existing: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT digest FROM relayer_signatures WHERE chain_id = $1 AND lite = $2 AND signer_set_id = $3 AND sequence = $4 AND signer = $5 FOR UPDATE",
+    )
+    .bind(id.chain_id as i64)
+    .bind(id.lite.as_slice())
+    .bind(h.signer_set_id as i64)
+    .bind(h.sequence as i64)
+    .bind(signer.as_slice())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(prev) = existing {
+        let prev = B256::from_slice(&prev);
+        if prev == digest {
+            return Ok(SignOutcome::AlreadySigned);
+        }
+        return Err(RelayerError::Equivocation {
+            chain_id: id.chain_id,
+            lite: id.lite,
+            signer_set_id: h.signer_set_id,
+            sequence: h.sequence,
+            signed: prev,
+            asked: digest,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO relayer_batches (chain_id, lite, signer_set_id, sequence, digest, source_chain_id, from_cursor, to_cursor, home_timestamp, count, updates_hash, packed_updates)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+    )
+    .bind(id.chain_id as i64)
+    .bind(id.lite.as_slice())
+    .bind(h.signer_set_id as i64)
+    .bind(h.sequence as i64)
+    .bind(digest.as_slice())
+    .bind(h.source_chain_id as i64)
+    .bind(h.from_cursor as i64)
+    .bind(h.to_cursor as i64)
+    .bind(h.home_timestamp as i64)
+    .bind(h.count as i32)
+    .bind(h.updates_hash.as_slice())
+    .bind(batch.packed.as_ref())
+    .execute(&mut *tx)
+    .await?;
+    let signature = sign()?;
+    let inserted = sqlx::query(
+        "INSERT INTO relayer_signatures (chain_id, lite, signer_set_id, sequence, signer, digest, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(id.chain_id as i64)
+    .bind(id.lite.as_slice())
+    .bind(h.signer_set_id as i64)
+    .bind(h.sequence as i64)
+    .bind(signer.as_slice())
+    .bind(digest.as_slice())
+    .bind(&signature[..])
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    if inserted == 0 {
+        // A concurrent instance with the same key won the race: compare with what it signed.
+        let prev: Vec<u8> = sqlx::query_scalar(
+            "SELECT digest FROM relayer_signatures WHERE chain_id = $1 AND lite = $2 AND signer_set_id = $3 AND sequence = $4 AND signer = $5",
+        )
+        .bind(id.chain_id as i64)
+        .bind(id.lite.as_slice())
+        .bind(h.signer_set_id as i64)
+        .bind(h.sequence as i64)
+        .bind(signer.as_slice())
+        .fetch_one(db)
+        .await?;
+        let prev = B256::from_slice(&prev);
+        if prev != digest {
+            return Err(RelayerError::Equivocation {
+                chain_id: id.chain_id,
+                lite: id.lite,
+                signer_set_id: h.signer_set_id,
+                sequence: h.sequence,
+                signed: prev,
+                asked: digest,
+            });
+        }
+        return Ok(SignOutcome::AlreadySigned);
+    }
+    Ok(SignOutcome::Signed)
+}
+
+/// The batches `signer` signed for `set_id` with a sequence above `after`, ascending.
+pub async fn own_signed_after(
+    db: &PgPool,
+    id: LiteId,
+    set_id: u64,
+    signer: Address,
+    after: u64,
+) -> RelayerResult<Vec<OwnSigned>> {
+    let rows = sqlx::query(
+        "SELECT b.sequence, b.from_cursor, b.to_cursor, b.home_timestamp FROM relayer_signatures s
+         JOIN relayer_batches b USING (chain_id, lite, signer_set_id, sequence, digest)
+         WHERE s.chain_id = $1 AND s.lite = $2 AND s.signer_set_id = $3 AND s.signer = $4 AND s.sequence > $5
+         ORDER BY s.sequence",
+    )
+    .bind(id.chain_id as i64)
+    .bind(id.lite.as_slice())
+    .bind(set_id as i64)
+    .bind(signer.as_slice())
+    .bind(after as i64)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OwnSigned {
+                sequence: r.try_get::<i64, _>(0)? as u64,
+                from_cursor: r.try_get::<i64, _>(1)? as u64,
+                to_cursor: r.try_get::<i64, _>(2)? as u64,
+                home_timestamp: r.try_get::<i64, _>(3)? as u64,
+            })
+        })
+        .collect()
+}
+
+/// Every published signature for (Lite, set id, sequence), with its batch.
+pub async fn signatures_for(
+    db: &PgPool,
+    id: LiteId,
+    set_id: u64,
+    sequence: u64,
+) -> RelayerResult<Vec<SignedBatch>> {
+    let rows = sqlx::query(
+        "SELECT s.signer, s.signature, s.digest, b.source_chain_id, b.from_cursor, b.to_cursor, b.home_timestamp,
+                b.count, b.updates_hash, b.packed_updates
+         FROM relayer_signatures s
+         JOIN relayer_batches b USING (chain_id, lite, signer_set_id, sequence, digest)
+         WHERE s.chain_id = $1 AND s.lite = $2 AND s.signer_set_id = $3 AND s.sequence = $4",
+    )
+    .bind(id.chain_id as i64)
+    .bind(id.lite.as_slice())
+    .bind(set_id as i64)
+    .bind(sequence as i64)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let header = BatchHeader {
+                source_chain_id: r.try_get::<i64, _>("source_chain_id")? as u64,
+                signer_set_id: set_id,
+                sequence,
+                from_cursor: r.try_get::<i64, _>("from_cursor")? as u64,
+                to_cursor: r.try_get::<i64, _>("to_cursor")? as u64,
+                home_timestamp: r.try_get::<i64, _>("home_timestamp")? as u64,
+                count: r.try_get::<i32, _>("count")? as u32,
+                updates_hash: B256::from_slice(&bin(r, "updates_hash")?),
+            };
+            Ok(SignedBatch {
+                batch: Batch {
+                    header,
+                    packed: bin(r, "packed_updates")?.into(),
+                },
+                digest: B256::from_slice(&bin(r, "digest")?),
+                signer: Address::from_slice(&bin(r, "signer")?),
+                signature: bin(r, "signature")?.into(),
+            })
+        })
+        .collect()
+}
+
+/// Records an alert (also logged at `error` with target `pact_relayer::alert`).
+pub async fn alert(
+    db: &PgPool,
+    chain_id: u64,
+    lite: Option<Address>,
+    kind: &str,
+    detail: serde_json::Value,
+) {
+    tracing::error!(target: "pact_relayer::alert", chain_id, ?lite, kind, %detail, "alert");
+    let res = sqlx::query(
+        "INSERT INTO relayer_alerts (chain_id, lite, kind, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(chain_id as i64)
+    .bind(lite.map(|l| l.to_vec()))
+    .bind(kind)
+    .bind(detail)
+    .execute(db)
+    .await;
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "could not record alert");
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of pact-relayer: one binary, one module per area.
+
+mod vectors;
