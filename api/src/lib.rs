@@ -1,3 +1,188 @@
 //! Pact API: a thin axum HTTP service for integrators and agents over the database the indexer
 //! fills — order state and history, search over listings and orders, one message thread per
 //! order, agent keys, identity binding by signed challenge, and HMAC-signed webhooks.
+//!
+//! [`router`] builds the whole service over an [`AppState`]; [`serve`] runs it with the
+//! background workers (chain-change listener, deadline scan, webhook delivery).
+
+pub mod agents;
+pub mod auth;
+pub mod chain;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod identity;
+pub mod idempotency;
+pub mod listings;
+pub mod openapi;
+pub mod orders;
+pub mod ratelimit;
+pub mod types;
+pub mod webhooks;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ApiError, ApiResult};
+use sqlx::PgPool;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::Notify};
+
+/// Tunables of the service (the parts of the config the handlers need).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Accept webhook URLs on private/loopback networks (local development and tests).
+    pub allow_private_webhooks: bool,
+    /// Registrations per client IP per hour.
+    pub register_per_ip_per_hour: u32,
+    /// Requests per API key per minute.
+    pub requests_per_key_per_minute: u32,
+    /// Lifetime of an identity challenge, seconds.
+    pub challenge_ttl_secs: i64,
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+    /// How often the workers look for due work when nothing wakes them.
+    pub worker_poll: Duration,
+    /// Timeout of one webhook request.
+    pub webhook_timeout: Duration,
+    /// Public base URL (for the plugin manifest), e.g. `https://api.pact.example`.
+    pub public_url: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            allow_private_webhooks: false,
+            register_per_ip_per_hour: 20,
+            requests_per_key_per_minute: 600,
+            challenge_ttl_secs: 300,
+            body_limit: 64 * 1024,
+            worker_poll: Duration::from_millis(500),
+            webhook_timeout: Duration::from_secs(10),
+            public_url: "http://localhost:8080".into(),
+        }
+    }
+}
+
+/// Shared state of every handler and worker.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub pool: PgPool,
+    /// The clock (injectable).
+    pub clock: Arc<dyn Clock>,
+    /// Tunables.
+    pub settings: Arc<Settings>,
+    /// In-memory rate limiter.
+    pub limiter: Arc<ratelimit::RateLimiter>,
+    /// Wakes the webhook worker when a delivery is enqueued.
+    pub wake: Arc<Notify>,
+    /// HTTP client of the webhook worker.
+    pub http: alloy::transports::http::reqwest::Client,
+}
+
+impl AppState {
+    /// State over `pool` with the given clock and settings.
+    pub fn new(pool: PgPool, clock: Arc<dyn Clock>, settings: Settings) -> eyre::Result<Self> {
+        let http = alloy::transports::http::reqwest::Client::builder()
+            .timeout(settings.webhook_timeout)
+            .redirect(alloy::transports::http::reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            pool,
+            clock,
+            settings: Arc::new(settings),
+            limiter: Arc::new(ratelimit::RateLimiter::default()),
+            wake: Arc::new(Notify::new()),
+            http,
+        })
+    }
+    /// Now, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Applies the shared migrations (the same files the indexer embeds).
+pub async fn migrate(pool: &PgPool) -> eyre::Result<()> {
+    sqlx::migrate!("../migrations").run(pool).await?;
+    Ok(())
+}
+
+/// The whole HTTP service.
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.body_limit;
+    openapi::api_router()
+        .route("/openapi.json", axum::routing::get(openapi::openapi_json))
+        .route(
+            "/.well-known/ai-plugin.json",
+            axum::routing::get(openapi::plugin_manifest),
+        )
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// Turns any non-JSON error response (axum's own 405, 413, ...) into `{code, message}`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    ApiError::client(status, code, message).into_response()
+}
+
+/// Runs the service on `listener` until `shutdown` resolves, with the background workers.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> eyre::Result<()> {
+    let workers = spawn_workers(state.clone());
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let r = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    for w in workers {
+        w.abort();
+    }
+    r.map_err(Into::into)
+}
+
+/// Spawns the chain listener and the webhook/deadline worker.
+pub fn spawn_workers(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(chain::listen(state.clone())),
+        tokio::spawn(webhooks::run_worker(state)),
+    ]
+}

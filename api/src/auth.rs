@@ -1,0 +1,90 @@
+//! Bearer API keys: `sk_pact_<64 hex>`, stored as SHA-256 only.
+
+use crate::{AppState, error::ApiError};
+use axum::{extract::FromRequestParts, http::request::Parts};
+use sha2::{Digest, Sha256};
+
+/// Prefix of every API key.
+pub const KEY_PREFIX: &str = "sk_pact_";
+
+/// A new random API key (the only time it exists in clear).
+pub fn new_key() -> String {
+    format!("{KEY_PREFIX}{}", hex::encode(rand::random::<[u8; 32]>()))
+}
+
+/// SHA-256 of a key.
+pub fn key_hash(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(parts: &axum::http::HeaderMap) -> Option<&str> {
+    parts
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// An authenticated agent (extracted from `Authorization: Bearer sk_pact_…`).
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The agent.
+    pub agent_id: i64,
+    /// Its handle.
+    pub handle: String,
+    /// The key used.
+    pub key_id: i64,
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(&parts.headers) else {
+            return Err(ApiError::unauthorized(
+                "missing bearer API key (Authorization: Bearer sk_pact_...)",
+            ));
+        };
+        if !token.starts_with(KEY_PREFIX) || token.len() != KEY_PREFIX.len() + 64 {
+            return Err(ApiError::unauthorized("malformed API key"));
+        }
+        let row: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT a.id, a.handle, k.id FROM agent_keys k JOIN agents a ON a.id = k.agent_id
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash(token))
+        .fetch_optional(&st.pool)
+        .await?;
+        let Some((agent_id, handle, key_id)) = row else {
+            return Err(ApiError::unauthorized("unknown or revoked API key"));
+        };
+        st.limiter.check(
+            &format!("key:{key_id}"),
+            st.settings.requests_per_key_per_minute,
+            60,
+            st.now(),
+        )?;
+        Ok(Self {
+            agent_id,
+            handle,
+            key_id,
+        })
+    }
+}
+
+/// Authentication when present (public endpoints that show more to a party).
+#[derive(Debug, Clone)]
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ApiError> {
+        if bearer(&parts.headers).is_none() {
+            return Ok(Self(None));
+        }
+        Auth::from_request_parts(parts, st).await.map(|a| Self(Some(a)))
+    }
+}

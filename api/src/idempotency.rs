@@ -1,0 +1,155 @@
+//! `Idempotency-Key` on POST/PATCH: the same key and body replay the first response without
+//! reapplying; the same key with another body is `422 idempotency_key_reused`.
+//!
+//! Keys are scoped to the caller (hash of the bearer key, else the client IP). Responses that
+//! carry a secret (new API keys, webhook secrets) are stored redacted: handlers attach the
+//! redacted body as a [`Redacted`] extension, so no secret ever sits in this table.
+
+use crate::{AppState, auth, error::ApiError};
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+
+/// The body to store for replays instead of the real one (which carries a secret).
+#[derive(Debug, Clone)]
+pub struct Redacted(pub serde_json::Value);
+
+/// The client IP (when the service runs with connect info).
+pub fn client_ip(req_ext: &axum::http::Extensions) -> String {
+    req_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The middleware.
+pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    match run(st, req, next).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+    if !matches!(*req.method(), Method::POST | Method::PATCH) {
+        return Ok(next.run(req).await);
+    }
+    let Some(key) = req.headers().get("idempotency-key") else {
+        return Ok(next.run(req).await);
+    };
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+            )
+        })?
+        .to_string();
+    let scope = match auth::bearer(req.headers()) {
+        Some(token) => format!("key:{}", hex::encode(auth::key_hash(token))),
+        None => format!("ip:{}", client_ip(req.extensions())),
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, st.settings.body_limit)
+        .await
+        .map_err(|_| {
+            ApiError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("body exceeds {} bytes", st.settings.body_limit),
+            )
+        })?;
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(parts.uri.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(&bytes);
+    let request_hash = h.finalize().to_vec();
+
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&scope)
+    .bind(&key)
+    .bind(&request_hash)
+    .bind(st.now())
+    .execute(&st.pool)
+    .await?
+    .rows_affected()
+        == 1;
+
+    if !inserted {
+        let (stored_hash, status, body): (Vec<u8>, Option<i32>, Option<Vec<u8>>) = sqlx::query_as(
+            "SELECT request_hash, status_code, response_body FROM idempotency_keys
+             WHERE scope = $1 AND key = $2",
+        )
+        .bind(&scope)
+        .bind(&key)
+        .fetch_one(&st.pool)
+        .await?;
+        if stored_hash != request_hash {
+            return Err(ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ));
+        }
+        let (Some(status), Some(body)) = (status, body) else {
+            return Err(ApiError::conflict(
+                "idempotency_in_progress",
+                "the first request with this Idempotency-Key is still running",
+            ));
+        };
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        return Ok(resp);
+    }
+
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = resp.status();
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        // Not an outcome: let the client retry with the same key.
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
+            .bind(&scope)
+            .bind(&key)
+            .execute(&st.pool)
+            .await?;
+        return Ok(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .map_err(|e| eyre::eyre!("reading response body: {e}"))?;
+    let stored = match parts.extensions.get::<Redacted>() {
+        Some(Redacted(v)) => serde_json::to_vec(v).map_err(|e| eyre::eyre!(e))?,
+        None => bytes.to_vec(),
+    };
+    sqlx::query(
+        "UPDATE idempotency_keys SET status_code = $3, response_body = $4 WHERE scope = $1 AND key = $2",
+    )
+    .bind(&scope)
+    .bind(&key)
+    .bind(i32::from(status.as_u16()))
+    .bind(stored)
+    .execute(&st.pool)
+    .await?;
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}

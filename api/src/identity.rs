@@ -1,0 +1,199 @@
+//! Identity binding: a single-use challenge, signed by the wallet with EIP-191 `personal_sign`;
+//! the API recovers the signer with k256 and binds the address to the agent.
+
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath},
+    types::{hex0x, parse_address},
+};
+use alloy::primitives::{Address, keccak256};
+use axum::{Json, extract::State, http::StatusCode};
+use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// `POST /v1/agents/me/challenges` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeBody {
+    address: String,
+}
+
+/// Issues a challenge for `address`.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn challenge(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<ChallengeBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let address = parse_address("address", &body.address)?;
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
+    let expires_at = st.now() + st.settings.challenge_ttl_secs;
+    let message = format!(
+        "Pact identity binding\nAgent: {}\nAddress: {}\nNonce: {nonce}\nExpires: {expires_at}",
+        auth.handle,
+        address.to_checksum(None)
+    );
+    sqlx::query(
+        "INSERT INTO identity_challenges (nonce, agent_id, address, message, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&nonce)
+    .bind(auth.agent_id)
+    .bind(address.as_slice())
+    .bind(&message)
+    .bind(expires_at)
+    .execute(&st.pool)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "nonce": nonce, "message": message, "expires_at": expires_at })),
+    ))
+}
+
+/// `POST /v1/agents/me/addresses` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindBody {
+    nonce: String,
+    signature: String,
+}
+
+/// Recovers the signer of an EIP-191 personal message from a 65-byte `r‖s‖v` signature.
+pub fn recover_personal(message: &[u8], sig: &[u8]) -> Option<Address> {
+    if sig.len() != 65 {
+        return None;
+    }
+    let mut prefixed = format!("\x19Ethereum Signed Message:\n{}", message.len()).into_bytes();
+    prefixed.extend_from_slice(message);
+    let digest = keccak256(&prefixed);
+    let v = match sig[64] {
+        27 | 28 => sig[64] - 27,
+        0 | 1 => sig[64],
+        _ => return None,
+    };
+    let signature = Signature::from_slice(&sig[..64]).ok()?;
+    // High-s signatures are malleable twins; EIP-2 refuses them.
+    if signature.normalize_s().is_some() {
+        return None;
+    }
+    let rid = RecoveryId::from_byte(v)?;
+    let key = VerifyingKey::recover_from_prehash(digest.as_slice(), &signature, rid).ok()?;
+    let point = key.to_encoded_point(false);
+    let hash = keccak256(&point.as_bytes()[1..]);
+    Some(Address::from_slice(&hash[12..]))
+}
+
+/// Binds the challenge's address after checking the signature.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn bind(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<BindBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let sig = body
+        .signature
+        .strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .filter(|s| s.len() == 65)
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "invalid_signature",
+                "signature must be 0x followed by 65 bytes of hex (r, s, v)",
+            )
+        })?;
+    let now = st.now();
+    let mut tx = st.pool.begin().await?;
+    let row: Option<(Vec<u8>, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT address, message, expires_at, used_at FROM identity_challenges
+         WHERE nonce = $1 AND agent_id = $2 FOR UPDATE",
+    )
+    .bind(&body.nonce)
+    .bind(auth.agent_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((address, message, expires_at, used_at)) = row else {
+        return Err(ApiError::not_found("challenge"));
+    };
+    if used_at.is_some() {
+        return Err(ApiError::conflict(
+            "challenge_used",
+            "this challenge was already used; request a new one",
+        ));
+    }
+    if now >= expires_at {
+        return Err(ApiError::unprocessable(
+            "challenge_expired",
+            "this challenge has expired; request a new one",
+        ));
+    }
+    let recovered = recover_personal(message.as_bytes(), &sig).ok_or_else(|| {
+        ApiError::unprocessable("invalid_signature", "no signer can be recovered from signature")
+    })?;
+    if recovered.as_slice() != address.as_slice() {
+        return Err(ApiError::unprocessable(
+            "signature_mismatch",
+            format!(
+                "signature is by {}, not by the challenged address {}",
+                recovered,
+                hex0x(&address)
+            ),
+        ));
+    }
+    sqlx::query("UPDATE identity_challenges SET used_at = $2 WHERE nonce = $1")
+        .bind(&body.nonce)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let existing: Option<(i64,)> =
+        sqlx::query_as("SELECT agent_id FROM agent_addresses WHERE address = $1")
+            .bind(&address)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match existing {
+        Some((a,)) if a == auth.agent_id => {}
+        Some(_) => {
+            return Err(ApiError::conflict(
+                "address_taken",
+                "this address is already bound to another agent",
+            ));
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO agent_addresses (address, agent_id, bound_at) VALUES ($1, $2, $3)",
+            )
+            .bind(&address)
+            .bind(auth.agent_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "address": hex0x(&address), "bound_at": now })),
+    ))
+}
+
+/// `DELETE /v1/agents/me/addresses/{address}`.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn unbind(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(address): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let address = parse_address("address", &address)?;
+    let n = sqlx::query("DELETE FROM agent_addresses WHERE address = $1 AND agent_id = $2")
+        .bind(address.as_slice())
+        .bind(auth.agent_id)
+        .execute(&st.pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(ApiError::not_found("bound address"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

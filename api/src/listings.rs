@@ -1,0 +1,471 @@
+//! Listings (services offered, bounties wanted) and their search.
+
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    types::{Amount, Cursor, format_price, hex0x, limit, parse_address, text},
+};
+use axum::{Json, extract::State, http::StatusCode};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{Postgres, QueryBuilder, Row, postgres::PgRow};
+
+/// A category or tag: lowercase `a-z 0-9 -`, 1..=max characters.
+fn slug(field: &'static str, s: &str, max: usize) -> ApiResult<String> {
+    let ok = (1..=max).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field} must be 1-{max} characters of a-z, 0-9 or '-'"),
+        ))
+    }
+}
+
+fn tags(v: &[String]) -> ApiResult<Vec<String>> {
+    if v.len() > 10 {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "at most 10 tags",
+        ));
+    }
+    let mut out = v
+        .iter()
+        .map(|t| slug("tag", t, 30))
+        .collect::<ApiResult<Vec<_>>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn kind(s: &str) -> ApiResult<&'static str> {
+    match s {
+        "offer" => Ok("offer"),
+        "bounty" => Ok("bounty"),
+        _ => Err(ApiError::unprocessable(
+            "invalid_field",
+            "kind must be \"offer\" or \"bounty\"",
+        )),
+    }
+}
+
+/// A settlement token the API accepts.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// Chain id.
+    pub chain_id: i64,
+    /// Token address.
+    pub token: Vec<u8>,
+    /// Escrow for the token.
+    pub escrow: Vec<u8>,
+    /// Decimals.
+    pub decimals: i16,
+}
+
+/// Resolves the token of a request: the given one, or the only one configured.
+pub async fn resolve_token(
+    st: &AppState,
+    chain_id: Option<i64>,
+    token: Option<&str>,
+) -> ApiResult<Token> {
+    let token = token.map(|t| parse_address("token", t)).transpose()?;
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>, i16)> = sqlx::query_as(
+        "SELECT chain_id, token, escrow, decimals FROM api_tokens
+         WHERE ($1::BIGINT IS NULL OR chain_id = $1) AND ($2::BYTEA IS NULL OR token = $2)
+         ORDER BY chain_id, token LIMIT 2",
+    )
+    .bind(chain_id)
+    .bind(token.map(|t| t.to_vec()))
+    .fetch_all(&st.pool)
+    .await?;
+    match rows.as_slice() {
+        [(chain_id, token, escrow, decimals)] => Ok(Token {
+            chain_id: *chain_id,
+            token: token.clone(),
+            escrow: escrow.clone(),
+            decimals: *decimals,
+        }),
+        [] => Err(ApiError::unprocessable(
+            "unknown_token",
+            "token is not accepted here",
+        )),
+        _ => Err(ApiError::unprocessable(
+            "token_required",
+            "several tokens are accepted: give chain_id and token",
+        )),
+    }
+}
+
+/// `POST /v1/listings` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateListing {
+    kind: String,
+    title: String,
+    description: String,
+    category: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    price: String,
+    #[serde(default)]
+    chain_id: Option<i64>,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+const COLUMNS: &str = "l.id, l.kind, l.title, l.description, l.category, l.tags, l.price, l.chain_id, \
+     l.token, l.token_decimals, l.status, l.created_at, l.updated_at, a.handle";
+
+fn listing_json(r: &PgRow) -> Value {
+    let decimals: i16 = r.get("token_decimals");
+    let price: Decimal = r.get("price");
+    let token: Vec<u8> = r.get("token");
+    json!({
+        "id": r.get::<i64, _>("id"),
+        "kind": r.get::<String, _>("kind"),
+        "title": r.get::<String, _>("title"),
+        "description": r.get::<String, _>("description"),
+        "category": r.get::<String, _>("category"),
+        "tags": r.get::<Vec<String>, _>("tags"),
+        "price": format_price(price, decimals as u32),
+        "chain_id": r.get::<i64, _>("chain_id"),
+        "token": hex0x(&token),
+        "token_decimals": decimals,
+        "status": r.get::<String, _>("status"),
+        "owner": r.get::<String, _>("handle"),
+        "created_at": r.get::<i64, _>("created_at"),
+        "updated_at": r.get::<i64, _>("updated_at"),
+    })
+}
+
+async fn fetch(st: &AppState, id: i64) -> ApiResult<(PgRow, i64)> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, l.agent_id FROM listings l JOIN agents a ON a.id = l.agent_id WHERE l.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&st.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("listing"))?;
+    let owner: i64 = row.get("agent_id");
+    Ok((row, owner))
+}
+
+/// Creates a listing.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn create(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<CreateListing>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let kind = kind(&b.kind)?;
+    let title = text("title", &b.title, 3, 120)?;
+    let description = text("description", &b.description, 1, 5000)?;
+    let category = slug("category", &b.category, 40)?;
+    let tags = tags(&b.tags)?;
+    let token = resolve_token(&st, b.chain_id, b.token.as_deref()).await?;
+    let price = Amount::parse("price", &b.price, token.decimals as u32)?;
+    let now = st.now();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO listings (agent_id, kind, title, description, category, tags, price, chain_id,
+                               token, token_decimals, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+    )
+    .bind(auth.agent_id)
+    .bind(kind)
+    .bind(&title)
+    .bind(&description)
+    .bind(&category)
+    .bind(&tags)
+    .bind(price.0)
+    .bind(token.chain_id)
+    .bind(&token.token)
+    .bind(token.decimals)
+    .bind(now)
+    .fetch_one(&st.pool)
+    .await?;
+    let (row, _) = fetch(&st, id).await?;
+    Ok((StatusCode::CREATED, Json(listing_json(&row))))
+}
+
+/// `GET /v1/listings/{id}`.
+pub async fn get(
+    State(st): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    let (row, _) = fetch(&st, id).await?;
+    Ok(Json(listing_json(&row)))
+}
+
+/// `PATCH /v1/listings/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchListing {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    price: Option<String>,
+}
+
+async fn owned_open(st: &AppState, auth: &Auth, id: i64) -> ApiResult<PgRow> {
+    let (row, owner) = fetch(st, id).await?;
+    if owner != auth.agent_id {
+        return Err(ApiError::forbidden(
+            "not_owner",
+            "only the listing's owner may change it",
+        ));
+    }
+    if row.get::<String, _>("status") != "open" {
+        return Err(ApiError::conflict("listing_closed", "the listing is closed"));
+    }
+    Ok(row)
+}
+
+/// Edits a listing (owner only, while open).
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(Debug))]
+pub async fn patch(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<PatchListing>,
+) -> ApiResult<Json<Value>> {
+    let row = owned_open(&st, &auth, id).await?;
+    let decimals: i16 = row.get("token_decimals");
+    let title = b.title.as_deref().map(|t| text("title", t, 3, 120)).transpose()?;
+    let description = b
+        .description
+        .as_deref()
+        .map(|t| text("description", t, 1, 5000))
+        .transpose()?;
+    let category = b.category.as_deref().map(|c| slug("category", c, 40)).transpose()?;
+    let tags = b.tags.as_deref().map(tags).transpose()?;
+    let price = b
+        .price
+        .as_deref()
+        .map(|p| Amount::parse("price", p, decimals as u32))
+        .transpose()?;
+    sqlx::query(
+        "UPDATE listings SET title = COALESCE($2, title), description = COALESCE($3, description),
+            category = COALESCE($4, category), tags = COALESCE($5, tags), price = COALESCE($6, price),
+            updated_at = $7
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(title)
+    .bind(description)
+    .bind(category)
+    .bind(tags)
+    .bind(price.map(|p| p.0))
+    .bind(st.now())
+    .execute(&st.pool)
+    .await?;
+    let (row, _) = fetch(&st, id).await?;
+    Ok(Json(listing_json(&row)))
+}
+
+/// Closes a listing (owner only).
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(Debug))]
+pub async fn close(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    owned_open(&st, &auth, id).await?;
+    sqlx::query("UPDATE listings SET status = 'closed', updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(st.now())
+        .execute(&st.pool)
+        .await?;
+    let (row, _) = fetch(&st, id).await?;
+    Ok(Json(listing_json(&row)))
+}
+
+/// `GET /v1/listings` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    /// Comma-separated; a listing must carry all of them.
+    #[serde(default)]
+    tags: Option<String>,
+    #[serde(default)]
+    min_price: Option<String>,
+    #[serde(default)]
+    max_price: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    /// `open` (default), `closed` or `all`.
+    #[serde(default)]
+    status: Option<String>,
+    /// `newest` (default), `price_asc`, `price_desc`, `relevance` (needs `q`).
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    Relevance,
+}
+
+/// Searches listings with keyset pagination.
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn search(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Value>> {
+    let text_q = q
+        .q
+        .as_deref()
+        .map(|s| text("q", s, 1, 200))
+        .transpose()?;
+    let sort = match q.sort.as_deref() {
+        None if text_q.is_some() => Sort::Relevance,
+        None | Some("newest") => Sort::Newest,
+        Some("price_asc") => Sort::PriceAsc,
+        Some("price_desc") => Sort::PriceDesc,
+        Some("relevance") if text_q.is_some() => Sort::Relevance,
+        Some("relevance") => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "sort=relevance needs q",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "sort must be newest, price_asc, price_desc or relevance",
+            ));
+        }
+    };
+    let limit = limit(q.limit)?;
+    let bad_q = |m: &str| ApiError::bad_request("invalid_query", m.to_string());
+    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!("SELECT {COLUMNS}"));
+    if let Some(t) = &text_q {
+        qb.push(", ts_rank(l.search, websearch_to_tsquery('english', ")
+            .push_bind(t.clone())
+            .push("))::float8 AS rank");
+    }
+    qb.push(" FROM listings l JOIN agents a ON a.id = l.agent_id WHERE true");
+    if let Some(t) = &text_q {
+        qb.push(" AND l.search @@ websearch_to_tsquery('english', ")
+            .push_bind(t.clone())
+            .push(")");
+    }
+    match q.status.as_deref() {
+        None | Some("open") => {
+            qb.push(" AND l.status = 'open'");
+        }
+        Some("closed") => {
+            qb.push(" AND l.status = 'closed'");
+        }
+        Some("all") => {}
+        Some(_) => return Err(bad_q("status must be open, closed or all")),
+    }
+    if let Some(k) = &q.kind {
+        let k = kind(k).map_err(|_| bad_q("kind must be offer or bounty"))?;
+        qb.push(" AND l.kind = ").push_bind(k);
+    }
+    if let Some(c) = &q.category {
+        let c = slug("category", c, 40).map_err(|e| bad_q(&e.to_string()))?;
+        qb.push(" AND l.category = ").push_bind(c);
+    }
+    if let Some(t) = &q.tags {
+        let t: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
+        let t = tags(&t).map_err(|e| bad_q(&e.to_string()))?;
+        qb.push(" AND l.tags @> ").push_bind(t);
+    }
+    if let Some(p) = &q.min_price {
+        let p = Amount::parse("min_price", p, 18).map_err(|e| bad_q(&e.to_string()))?;
+        qb.push(" AND l.price >= ").push_bind(p.0);
+    }
+    if let Some(p) = &q.max_price {
+        let p = Amount::parse("max_price", p, 18).map_err(|e| bad_q(&e.to_string()))?;
+        qb.push(" AND l.price <= ").push_bind(p.0);
+    }
+    if let Some(o) = &q.owner {
+        qb.push(" AND a.handle = ").push_bind(o.clone());
+    }
+    if let Some(c) = &q.cursor {
+        match sort {
+            Sort::Newest => {
+                let c = Cursor::parse(c, 1)?;
+                qb.push(" AND l.id < ").push_bind(c.i64(0)?);
+            }
+            Sort::PriceAsc | Sort::PriceDesc => {
+                let c = Cursor::parse(c, 2)?;
+                let p: Decimal = c
+                    .str(0)?
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))?;
+                let op = if sort == Sort::PriceAsc { ">" } else { "<" };
+                qb.push(format!(" AND (l.price, l.id) {op} ("))
+                    .push_bind(p)
+                    .push(", ")
+                    .push_bind(c.i64(1)?)
+                    .push(")");
+            }
+            Sort::Relevance => {
+                let c = Cursor::parse(c, 2)?;
+                qb.push(" AND (ts_rank(l.search, websearch_to_tsquery('english', ")
+                    .push_bind(text_q.clone().unwrap_or_default())
+                    .push("))::float8, l.id) < (")
+                    .push_bind(c.f64(0)?)
+                    .push(", ")
+                    .push_bind(c.i64(1)?)
+                    .push(")");
+            }
+        }
+    }
+    qb.push(match sort {
+        Sort::Newest => " ORDER BY l.id DESC",
+        Sort::PriceAsc => " ORDER BY l.price ASC, l.id ASC",
+        Sort::PriceDesc => " ORDER BY l.price DESC, l.id DESC",
+        Sort::Relevance => " ORDER BY rank DESC, l.id DESC",
+    });
+    qb.push(" LIMIT ").push_bind(limit + 1);
+    let mut rows = qb.build().fetch_all(&st.pool).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(|r| {
+            let id: i64 = r.get("id");
+            match sort {
+                Sort::Newest => Cursor(vec![json!(id)]),
+                Sort::PriceAsc | Sort::PriceDesc => {
+                    Cursor(vec![json!(r.get::<Decimal, _>("price").to_string()), json!(id)])
+                }
+                Sort::Relevance => Cursor(vec![json!(r.get::<f64, _>("rank")), json!(id)]),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Json(json!({
+        "items": rows.iter().map(listing_json).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}

@@ -1,0 +1,884 @@
+//! Orders: negotiation on a listing → agreed terms (`AWAITING_PAY`) → the chain's state once
+//! funded; order reads and search over the indexer's tables; one message thread per order.
+//!
+//! The SQL over the chain tables (`escrow_orders`, `escrow_events`) is confined to
+//! [`chain_order`], [`events`] and [`search`].
+
+use crate::{
+    AppState,
+    auth::{Auth, MaybeAuth},
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    types::{Amount, Cursor, OrderId, format_units, hex0x, limit, parse_address, text},
+    webhooks,
+};
+use alloy::primitives::{Address, keccak256};
+use axum::{Json, extract::State, http::StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row, postgres::PgRow};
+
+/// The app side of an order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppOrder {
+    order_id: Vec<u8>,
+    listing_id: i64,
+    buyer_agent: i64,
+    seller_agent: i64,
+    buyer_handle: String,
+    seller_handle: String,
+    chain_id: i64,
+    escrow: Vec<u8>,
+    token: Vec<u8>,
+    token_decimals: i16,
+    status: String,
+    terms_version: i32,
+    amount: Option<String>,
+    deliver_by: Option<i64>,
+    seller_address: Option<Vec<u8>>,
+    details: Option<String>,
+    buyer_agreed: Option<i32>,
+    seller_agreed: Option<i32>,
+    terms_hash: Option<Vec<u8>>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl AppOrder {
+    fn is_party(&self, agent: i64) -> bool {
+        agent == self.buyer_agent || agent == self.seller_agent
+    }
+    fn other(&self, agent: i64) -> i64 {
+        if agent == self.buyer_agent {
+            self.seller_agent
+        } else {
+            self.buyer_agent
+        }
+    }
+    fn json(&self) -> Value {
+        let dec = self.token_decimals as u32;
+        json!({
+            "order_id": hex0x(&self.order_id),
+            "listing_id": self.listing_id,
+            "buyer_agent": self.buyer_handle,
+            "seller_agent": self.seller_handle,
+            "status": self.status,
+            "terms": {
+                "version": self.terms_version,
+                "amount": self.amount.as_deref().map(|a| format_units(a, dec)),
+                "deliver_by": self.deliver_by,
+                "seller_address": self.seller_address.as_deref().map(hex0x),
+                "details": self.details,
+                "buyer_agreed": self.buyer_agreed == Some(self.terms_version),
+                "seller_agreed": self.seller_agreed == Some(self.terms_version),
+            },
+            "terms_hash": self.terms_hash.as_deref().map(hex0x),
+            "fund": self.terms_hash.as_ref().map(|h| json!({
+                "function": "fund(bytes32,address,uint256,uint64,bytes32)",
+                "escrow": hex0x(&self.escrow),
+                "order_id": hex0x(&self.order_id),
+                "seller": self.seller_address.as_deref().map(hex0x),
+                "amount": self.amount,
+                "deliver_by": self.deliver_by,
+                "terms_hash": hex0x(h),
+            })),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+const APP_ORDER_SQL: &str = "SELECT o.order_id, o.listing_id, o.buyer_agent, o.seller_agent,
+        b.handle AS buyer_handle, s.handle AS seller_handle, o.chain_id, o.escrow, o.token,
+        o.token_decimals, o.status, o.terms_version, o.amount::text AS amount, o.deliver_by,
+        o.seller_address, o.details, o.buyer_agreed, o.seller_agreed, o.terms_hash,
+        o.created_at, o.updated_at
+    FROM app_orders o JOIN agents b ON b.id = o.buyer_agent JOIN agents s ON s.id = o.seller_agent";
+
+async fn app_order(
+    conn: &mut PgConnection,
+    id: &OrderId,
+    lock: bool,
+) -> ApiResult<Option<AppOrder>> {
+    let sql = format!(
+        "{APP_ORDER_SQL} WHERE o.order_id = $1{}",
+        if lock { " FOR UPDATE OF o" } else { "" }
+    );
+    Ok(sqlx::query_as::<_, AppOrder>(&sql)
+        .bind(id.0.as_slice())
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The order a party acts on, locked; 404 for everyone else.
+async fn party_order(conn: &mut PgConnection, id: &OrderId, auth: &Auth) -> ApiResult<AppOrder> {
+    let o = app_order(conn, id, true)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    if !o.is_party(auth.agent_id) {
+        return Err(ApiError::forbidden(
+            "not_a_party",
+            "only the buyer and the seller of this order may do this",
+        ));
+    }
+    Ok(o)
+}
+
+/// `POST /v1/listings/{id}/negotiations` body: an optional first proposal.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermsBody {
+    #[serde(default)]
+    amount: Option<String>,
+    #[serde(default)]
+    deliver_by: Option<i64>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    seller_address: Option<String>,
+}
+
+struct Terms {
+    amount: Option<rust_decimal::Decimal>,
+    deliver_by: Option<i64>,
+    details: Option<String>,
+    seller_address: Option<Address>,
+}
+
+async fn check_terms(
+    conn: &mut PgConnection,
+    st: &AppState,
+    b: &TermsBody,
+    decimals: i16,
+    seller_agent: i64,
+) -> ApiResult<Terms> {
+    let amount = b
+        .amount
+        .as_deref()
+        .map(|a| Amount::parse("amount", a, decimals as u32).map(|a| a.base_units(decimals as u32)))
+        .transpose()?;
+    if let Some(d) = b.deliver_by
+        && (d <= st.now() || d > i64::from(u32::MAX))
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_deadline",
+            "deliver_by must be a future unix time that fits in uint32",
+        ));
+    }
+    let details = b
+        .details
+        .as_deref()
+        .map(|d| text("details", d, 0, 4000))
+        .transpose()?;
+    let seller_address = b
+        .seller_address
+        .as_deref()
+        .map(|a| parse_address("seller_address", a))
+        .transpose()?;
+    if let Some(a) = seller_address {
+        let bound: Option<(i64,)> = sqlx::query_as(
+            "SELECT 1::BIGINT FROM agent_addresses WHERE address = $1 AND agent_id = $2",
+        )
+        .bind(a.as_slice())
+        .bind(seller_agent)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if bound.is_none() {
+            return Err(ApiError::unprocessable(
+                "seller_address_not_bound",
+                "seller_address must be an address the seller bound to its agent",
+            ));
+        }
+    }
+    Ok(Terms {
+        amount,
+        deliver_by: b.deliver_by,
+        details,
+        seller_address,
+    })
+}
+
+/// Opens a negotiation on a listing: a fresh bytes32 order id and its thread.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = listing_id), err(Debug))]
+pub async fn negotiate(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(listing_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<TermsBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let mut tx = st.pool.begin().await?;
+    let row: Option<(i64, String, String, rust_decimal::Decimal, i64, Vec<u8>, i16, Vec<u8>)> =
+        sqlx::query_as(
+            "SELECT l.agent_id, l.kind, l.status, l.price, l.chain_id, l.token, l.token_decimals, t.escrow
+             FROM listings l JOIN api_tokens t ON t.chain_id = l.chain_id AND t.token = l.token
+             WHERE l.id = $1",
+        )
+        .bind(listing_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((owner, kind, status, price, chain_id, token, decimals, escrow)) = row else {
+        return Err(ApiError::not_found("listing"));
+    };
+    if status != "open" {
+        return Err(ApiError::conflict("listing_closed", "the listing is closed"));
+    }
+    if owner == auth.agent_id {
+        return Err(ApiError::unprocessable(
+            "own_listing",
+            "an agent cannot negotiate on its own listing",
+        ));
+    }
+    let (buyer, seller) = if kind == "offer" {
+        (auth.agent_id, owner)
+    } else {
+        (owner, auth.agent_id)
+    };
+    let terms = check_terms(&mut tx, &st, &body, decimals, seller).await?;
+    let amount = terms
+        .amount
+        .unwrap_or_else(|| Amount(price).base_units(decimals as u32));
+    let id = OrderId::random();
+    let now = st.now();
+    sqlx::query(
+        "INSERT INTO app_orders (order_id, listing_id, buyer_agent, seller_agent, chain_id, escrow,
+            token, token_decimals, status, terms_version, amount, deliver_by, seller_address, details,
+            created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'NEGOTIATING', 1, $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(id.0.as_slice())
+    .bind(listing_id)
+    .bind(buyer)
+    .bind(seller)
+    .bind(chain_id)
+    .bind(&escrow)
+    .bind(&token)
+    .bind(decimals)
+    .bind(amount)
+    .bind(terms.deliver_by)
+    .bind(terms.seller_address.map(|a| a.to_vec()))
+    .bind(&terms.details)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let o = app_order(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| eyre::eyre!("order vanished"))?;
+    webhooks::enqueue(
+        &mut tx,
+        owner,
+        "order.updated",
+        &format!("app:{}:NEGOTIATING", hex0x(&o.order_id)),
+        json!({ "order_id": hex0x(&o.order_id), "state": "NEGOTIATING", "source": "app" }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    st.wake.notify_one();
+    Ok((StatusCode::CREATED, Json(o.json())))
+}
+
+/// `POST /v1/orders/{id}/terms`: a new proposal (clears both agreements).
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn propose(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<TermsBody>,
+) -> ApiResult<Json<Value>> {
+    let id = OrderId::parse(&id)?;
+    let mut tx = st.pool.begin().await?;
+    let o = party_order(&mut tx, &id, &auth).await?;
+    if !matches!(o.status.as_str(), "NEGOTIATING" | "AWAITING_PAY") {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            format!("terms cannot change in state {}", o.status),
+        ));
+    }
+    let t = check_terms(&mut tx, &st, &body, o.token_decimals, o.seller_agent).await?;
+    sqlx::query(
+        "UPDATE app_orders SET status = 'NEGOTIATING', terms_version = terms_version + 1,
+            amount = COALESCE($2, amount), deliver_by = COALESCE($3, deliver_by),
+            seller_address = COALESCE($4, seller_address), details = COALESCE($5, details),
+            buyer_agreed = NULL, seller_agreed = NULL, terms_hash = NULL, updated_at = $6
+         WHERE order_id = $1",
+    )
+    .bind(id.0.as_slice())
+    .bind(t.amount)
+    .bind(t.deliver_by)
+    .bind(t.seller_address.map(|a| a.to_vec()))
+    .bind(t.details)
+    .bind(st.now())
+    .execute(&mut *tx)
+    .await?;
+    let o = app_order(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| eyre::eyre!("order vanished"))?;
+    tx.commit().await?;
+    Ok(Json(o.json()))
+}
+
+/// `POST /v1/orders/{id}/agree` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreeBody {
+    terms_version: i32,
+}
+
+/// The terms hash the buyer passes to `fund`: keccak256 of the canonical terms JSON.
+pub fn terms_hash(o: &AppOrder) -> [u8; 32] {
+    let canonical = format!(
+        "{{\"amount\":\"{}\",\"chain_id\":{},\"deliver_by\":{},\"details\":{},\"escrow\":\"{}\",\"order_id\":\"{}\",\"seller\":\"{}\",\"token\":\"{}\"}}",
+        o.amount.as_deref().unwrap_or("0"),
+        o.chain_id,
+        o.deliver_by.unwrap_or(0),
+        serde_json::to_string(o.details.as_deref().unwrap_or("")).unwrap_or_default(),
+        hex0x(&o.escrow),
+        hex0x(&o.order_id),
+        o.seller_address.as_deref().map(hex0x).unwrap_or_default(),
+        hex0x(&o.token),
+    );
+    keccak256(canonical.as_bytes()).0
+}
+
+/// `POST /v1/orders/{id}/agree`: a party agrees to the current terms; both → `AWAITING_PAY`.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn agree(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AgreeBody>,
+) -> ApiResult<Json<Value>> {
+    let id = OrderId::parse(&id)?;
+    let mut tx = st.pool.begin().await?;
+    let o = party_order(&mut tx, &id, &auth).await?;
+    if o.status != "NEGOTIATING" {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            format!("cannot agree in state {}", o.status),
+        ));
+    }
+    if body.terms_version != o.terms_version {
+        return Err(ApiError::conflict(
+            "terms_changed",
+            format!("the current terms are version {}", o.terms_version),
+        ));
+    }
+    if o.amount.is_none() || o.deliver_by.is_none() || o.seller_address.is_none() {
+        return Err(ApiError::unprocessable(
+            "terms_incomplete",
+            "terms need amount, deliver_by and seller_address before agreement",
+        ));
+    }
+    let col = if auth.agent_id == o.buyer_agent {
+        "buyer_agreed"
+    } else {
+        "seller_agreed"
+    };
+    let now = st.now();
+    sqlx::query(&format!(
+        "UPDATE app_orders SET {col} = terms_version, updated_at = $2 WHERE order_id = $1"
+    ))
+    .bind(id.0.as_slice())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut o = app_order(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| eyre::eyre!("order vanished"))?;
+    if o.buyer_agreed == Some(o.terms_version) && o.seller_agreed == Some(o.terms_version) {
+        let h = terms_hash(&o);
+        sqlx::query(
+            "UPDATE app_orders SET status = 'AWAITING_PAY', terms_hash = $2 WHERE order_id = $1",
+        )
+        .bind(id.0.as_slice())
+        .bind(h.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        o.status = "AWAITING_PAY".into();
+        o.terms_hash = Some(h.to_vec());
+        let payload = json!({ "order_id": hex0x(&o.order_id), "state": "AWAITING_PAY", "source": "app" });
+        let dedup = format!("app:{}:AWAITING_PAY:{}", hex0x(&o.order_id), o.terms_version);
+        webhooks::enqueue(&mut tx, o.other(auth.agent_id), "order.updated", &dedup, payload, now)
+            .await?;
+    }
+    tx.commit().await?;
+    st.wake.notify_one();
+    Ok(Json(o.json()))
+}
+
+/// `POST /v1/orders/{id}/cancel`: either party, before funding.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let id = OrderId::parse(&id)?;
+    let mut tx = st.pool.begin().await?;
+    let o = party_order(&mut tx, &id, &auth).await?;
+    if !matches!(o.status.as_str(), "NEGOTIATING" | "AWAITING_PAY") {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            format!("cannot cancel in state {}", o.status),
+        ));
+    }
+    let now = st.now();
+    sqlx::query("UPDATE app_orders SET status = 'CANCELLED', updated_at = $2 WHERE order_id = $1")
+        .bind(id.0.as_slice())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    webhooks::enqueue(
+        &mut tx,
+        o.other(auth.agent_id),
+        "order.updated",
+        &format!("app:{}:CANCELLED", hex0x(&o.order_id)),
+        json!({ "order_id": hex0x(&o.order_id), "state": "CANCELLED", "source": "app" }),
+        now,
+    )
+    .await?;
+    let o = app_order(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| eyre::eyre!("order vanished"))?;
+    tx.commit().await?;
+    st.wake.notify_one();
+    Ok(Json(o.json()))
+}
+
+const CHAIN_COLUMNS: &str = "chain_id, escrow, order_id, token, token_decimals, buyer, seller,
+    amount::text AS amount, state, state_since, deliver_by, terms_hash, fee_bps, review_window,
+    arbiter_window, default_seller_bps, proof_hash, proof_uri, rejections, settlement_proposer,
+    settlement_bps, resolution, refund_reason, buyer_paid::text AS buyer_paid,
+    seller_paid::text AS seller_paid, fee_paid::text AS fee_paid, deferred::text AS deferred,
+    next_action, next_action_at, funded_block, funded_tx, updated_block, updated_log_index,
+    updated_at";
+
+fn chain_json(r: &PgRow) -> Value {
+    let dec = r.get::<i16, _>("token_decimals") as u32;
+    let units = |c: &str| format_units(&r.get::<String, _>(c), dec);
+    let bytes = |c: &str| r.get::<Option<Vec<u8>>, _>(c).as_deref().map(hex0x);
+    let next_action: Option<String> = r.get("next_action");
+    json!({
+        "order_id": bytes("order_id"),
+        "chain_id": r.get::<i64, _>("chain_id"),
+        "escrow": bytes("escrow"),
+        "token": bytes("token"),
+        "token_decimals": dec,
+        "buyer": bytes("buyer"),
+        "seller": bytes("seller"),
+        "amount": units("amount"),
+        "state": r.get::<String, _>("state"),
+        "state_since": r.get::<i64, _>("state_since"),
+        "deliver_by": r.get::<i64, _>("deliver_by"),
+        "terms_hash": bytes("terms_hash"),
+        "fee_bps": r.get::<i32, _>("fee_bps"),
+        "review_window": r.get::<i64, _>("review_window"),
+        "arbiter_window": r.get::<i64, _>("arbiter_window"),
+        "default_seller_bps": r.get::<i32, _>("default_seller_bps"),
+        "proof": { "hash": bytes("proof_hash"), "uri": r.get::<Option<String>, _>("proof_uri") },
+        "rejections": r.get::<i32, _>("rejections"),
+        "settlement": {
+            "proposer": bytes("settlement_proposer"),
+            "seller_bps": r.get::<Option<i32>, _>("settlement_bps"),
+        },
+        "resolution": r.get::<Option<String>, _>("resolution"),
+        "refund_reason": r.get::<Option<String>, _>("refund_reason"),
+        "payouts": {
+            "buyer": units("buyer_paid"),
+            "seller": units("seller_paid"),
+            "fee": units("fee_paid"),
+            "deferred": units("deferred"),
+        },
+        "next_action": next_action.map(|a| json!({ "action": a, "at": r.get::<Option<i64>, _>("next_action_at") })),
+        "funded": { "block": r.get::<i64, _>("funded_block"), "tx": bytes("funded_tx") },
+        "updated": { "block": r.get::<i64, _>("updated_block"), "log_index": r.get::<i32, _>("updated_log_index"), "at": r.get::<i64, _>("updated_at") },
+    })
+}
+
+/// The chain row of an order (any chain unless `chain_id` is given).
+async fn chain_order(st: &AppState, id: &OrderId, chain_id: Option<i64>) -> ApiResult<Option<PgRow>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE order_id = $1
+         AND ($2::BIGINT IS NULL OR chain_id = $2) ORDER BY chain_id, escrow LIMIT 1"
+    ))
+    .bind(id.0.as_slice())
+    .bind(chain_id)
+    .fetch_optional(&st.pool)
+    .await?)
+}
+
+/// `GET /v1/orders/{id}` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    #[serde(default)]
+    chain_id: Option<i64>,
+}
+
+/// `GET /v1/orders/{id}`: the chain's state once funded, the negotiation before; the app part
+/// is shown to the two parties only.
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn get(
+    State(st): State<AppState>,
+    MaybeAuth(auth): MaybeAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<OrderQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = OrderId::parse(&id)?;
+    let chain = chain_order(&st, &id, q.chain_id).await?;
+    let mut conn = st.pool.acquire().await?;
+    let app = app_order(&mut conn, &id, false)
+        .await?
+        .filter(|o| auth.as_ref().is_some_and(|a| o.is_party(a.agent_id)));
+    match (chain, app) {
+        (Some(c), app) => {
+            let mut v = chain_json(&c);
+            v["source"] = json!("chain");
+            if let Some(o) = app {
+                v["terms_match"] =
+                    json!(o.terms_hash.as_deref() == c.get::<Option<Vec<u8>>, _>("terms_hash").as_deref());
+                v["negotiation"] = o.json();
+            }
+            Ok(Json(v))
+        }
+        (None, Some(o)) => {
+            let mut v = o.json();
+            v["state"] = json!(o.status);
+            v["source"] = json!("app");
+            Ok(Json(v))
+        }
+        (None, None) => Err(ApiError::not_found("order")),
+    }
+}
+
+/// `GET /v1/orders/{id}/events` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    chain_id: Option<i64>,
+}
+
+/// `GET /v1/orders/{id}/events`: the audit trail, oldest first.
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn events(
+    State(st): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = OrderId::parse(&id)?;
+    let limit = limit(q.limit)?;
+    let Some(c) = chain_order(&st, &id, q.chain_id).await? else {
+        return Err(ApiError::not_found("funded order"));
+    };
+    let (after_block, after_log) = match &q.cursor {
+        Some(s) => {
+            let c = Cursor::parse(s, 2)?;
+            (c.i64(0)?, c.i64(1)?)
+        }
+        None => (-1, -1),
+    };
+    let rows = sqlx::query(
+        "SELECT block_number, log_index, tx_hash, block_timestamp, event, actor, state_after, args
+         FROM escrow_events WHERE chain_id = $1 AND escrow = $2 AND order_id = $3
+           AND (block_number, log_index) > ($4, $5::INTEGER)
+         ORDER BY block_number, log_index LIMIT $6",
+    )
+    .bind(c.get::<i64, _>("chain_id"))
+    .bind(c.get::<Vec<u8>, _>("escrow"))
+    .bind(id.0.as_slice())
+    .bind(after_block)
+    .bind(after_log)
+    .bind(limit + 1)
+    .fetch_all(&st.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            json!({
+                "block_number": r.get::<i64, _>("block_number"),
+                "log_index": r.get::<i32, _>("log_index"),
+                "tx_hash": hex0x(&r.get::<Vec<u8>, _>("tx_hash")),
+                "block_timestamp": r.get::<i64, _>("block_timestamp"),
+                "event": r.get::<String, _>("event"),
+                "actor": r.get::<Option<Vec<u8>>, _>("actor").as_deref().map(hex0x),
+                "state_after": r.get::<Option<String>, _>("state_after"),
+                "args": r.get::<Value, _>("args"),
+            })
+        })
+        .collect();
+    let next = if more {
+        items.last().map(|l| {
+            Cursor(vec![l["block_number"].clone(), l["log_index"].clone()]).encode()
+        })
+    } else {
+        None
+    };
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// `GET /v1/orders` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// A 0x address (buyer or seller) or an agent handle (any of its bound addresses).
+    #[serde(default)]
+    party: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    chain_id: Option<i64>,
+    #[serde(default)]
+    min_amount: Option<String>,
+    #[serde(default)]
+    max_amount: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+const STATES: &[&str] = &[
+    "ESCROWED",
+    "DELIVERING",
+    "PROOF_SUBMITTED",
+    "REVIEWING",
+    "COMPLETED",
+    "REFUNDED",
+    "DISPUTED",
+    "RESOLVED",
+];
+
+/// Searches funded orders, most recently updated first.
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn search(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Value>> {
+    let bad = |m: String| ApiError::bad_request("invalid_query", m);
+    let limit = limit(q.limit)?;
+    let mut qb: QueryBuilder<'_, Postgres> =
+        QueryBuilder::new(format!("SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE true"));
+    if let Some(p) = &q.party {
+        let addrs: Vec<Vec<u8>> = if p.starts_with("0x") {
+            vec![parse_address("party", p)?.to_vec()]
+        } else {
+            sqlx::query_as::<_, (Vec<u8>,)>(
+                "SELECT x.address FROM agent_addresses x JOIN agents a ON a.id = x.agent_id WHERE a.handle = $1",
+            )
+            .bind(p)
+            .fetch_all(&st.pool)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
+        };
+        qb.push(" AND (buyer = ANY(")
+            .push_bind(addrs.clone())
+            .push(") OR seller = ANY(")
+            .push_bind(addrs)
+            .push("))");
+    }
+    if let Some(s) = &q.state {
+        if !STATES.contains(&s.as_str()) {
+            return Err(bad(format!("state must be one of {}", STATES.join(", "))));
+        }
+        qb.push(" AND state = ").push_bind(s.clone());
+    }
+    if let Some(t) = &q.token {
+        qb.push(" AND token = ")
+            .push_bind(parse_address("token", t)?.to_vec());
+    }
+    if let Some(c) = q.chain_id {
+        qb.push(" AND chain_id = ").push_bind(c);
+    }
+    for (v, op) in [(&q.min_amount, ">="), (&q.max_amount, "<=")] {
+        if let Some(a) = v {
+            let a = Amount::parse("amount", a, 18).map_err(|e| bad(e.to_string()))?;
+            qb.push(format!(" AND amount {op} "))
+                .push_bind(a.0)
+                .push("::NUMERIC * power(10::NUMERIC, token_decimals)");
+        }
+    }
+    if let Some(c) = &q.cursor {
+        let c = Cursor::parse(c, 2)?;
+        let oid = OrderId::parse(c.str(1)?)
+            .map_err(|_| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))?;
+        qb.push(" AND (updated_block, order_id) < (")
+            .push_bind(c.i64(0)?)
+            .push(", ")
+            .push_bind(oid.0.to_vec())
+            .push(")");
+    }
+    qb.push(" ORDER BY updated_block DESC, order_id DESC LIMIT ")
+        .push_bind(limit + 1);
+    let rows = qb.build().fetch_all(&st.pool).await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Value> = rows.iter().take(limit as usize).map(chain_json).collect();
+    let next = if more {
+        items
+            .last()
+            .map(|l| Cursor(vec![l["updated"]["block"].clone(), l["order_id"].clone()]).encode())
+    } else {
+        None
+    };
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// `GET /v1/negotiations`: the caller's app orders, newest first.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn mine(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = limit(q.limit)?;
+    let (before_at, before_id) = match &q.cursor {
+        Some(s) => {
+            let c = Cursor::parse(s, 2)?;
+            let oid = OrderId::parse(c.str(1)?).map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+            })?;
+            (c.i64(0)?, oid.0.to_vec())
+        }
+        None => (i64::MAX, vec![0xff; 33]),
+    };
+    let rows: Vec<AppOrder> = sqlx::query_as(&format!(
+        "{APP_ORDER_SQL} WHERE (o.buyer_agent = $1 OR o.seller_agent = $1)
+           AND (o.created_at, o.order_id) < ($2, $3)
+         ORDER BY o.created_at DESC, o.order_id DESC LIMIT $4"
+    ))
+    .bind(auth.agent_id)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(limit + 1)
+    .fetch_all(&st.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let page: Vec<&AppOrder> = rows.iter().take(limit as usize).collect();
+    let next = if more {
+        page.last()
+            .map(|o| Cursor(vec![json!(o.created_at), json!(hex0x(&o.order_id))]).encode())
+    } else {
+        None
+    };
+    Ok(Json(json!({
+        "items": page.iter().map(|o| o.json()).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+/// `POST /v1/orders/{id}/messages` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    body: String,
+}
+
+/// Posts to the order's thread (parties only); the other party gets `message.created`.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn post_message(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<MessageBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = OrderId::parse(&id)?;
+    let body = text("body", &b.body, 1, 4000)?;
+    let mut tx = st.pool.begin().await?;
+    let o = app_order(&mut tx, &id, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    if !o.is_party(auth.agent_id) {
+        return Err(ApiError::forbidden(
+            "not_a_party",
+            "only the buyer and the seller of this order may use its thread",
+        ));
+    }
+    let now = st.now();
+    let (mid,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (order_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(id.0.as_slice())
+    .bind(auth.agent_id)
+    .bind(&body)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let msg = json!({
+        "id": mid,
+        "order_id": hex0x(&o.order_id),
+        "author": auth.handle,
+        "body": body,
+        "created_at": now,
+    });
+    webhooks::enqueue(
+        &mut tx,
+        o.other(auth.agent_id),
+        "message.created",
+        &format!("msg:{mid}"),
+        msg.clone(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    st.wake.notify_one();
+    Ok((StatusCode::CREATED, Json(msg)))
+}
+
+/// `GET /v1/orders/{id}/messages`: the thread, oldest first (parties only).
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn messages(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = OrderId::parse(&id)?;
+    let limit = limit(q.limit)?;
+    let after = match &q.cursor {
+        Some(s) => Cursor::parse(s, 1)?.i64(0)?,
+        None => 0,
+    };
+    let mut conn = st.pool.acquire().await?;
+    let o = app_order(&mut conn, &id, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    if !o.is_party(auth.agent_id) {
+        return Err(ApiError::forbidden(
+            "not_a_party",
+            "only the buyer and the seller of this order may read its thread",
+        ));
+    }
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT m.id, a.handle, m.body, m.created_at FROM messages m JOIN agents a ON a.id = m.author
+         WHERE m.order_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
+    )
+    .bind(id.0.as_slice())
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(&mut *conn)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|(mid, author, body, at)| {
+            json!({ "id": mid, "order_id": hex0x(&o.order_id), "author": author, "body": body, "created_at": at })
+        })
+        .collect();
+    let next = if more {
+        items.last().map(|m| Cursor(vec![m["id"].clone()]).encode())
+    } else {
+        None
+    };
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}

@@ -1,0 +1,466 @@
+//! Signed webhooks from a PostgreSQL outbox.
+//!
+//! Events are inserted into `webhook_deliveries` in the same transaction as the change they
+//! announce. A worker takes due rows with `FOR UPDATE SKIP LOCKED`, POSTs them signed with
+//! HMAC-SHA256 over `timestamp + "." + body`, and on failure retries after 1 m, 5 m, 30 m, 2 h and
+//! 12 h, then dead-letters the row. Delivery is at-least-once; receivers dedupe on
+//! `X-Pact-Delivery`.
+
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{ApiError, ApiResult},
+    extract::{ApiPath, ApiQuery},
+    types::{Cursor, limit},
+};
+use axum::{Json, extract::State};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sqlx::{PgConnection, Row};
+use std::net::IpAddr;
+
+/// Seconds to wait after failed attempt `n` (1-based); after the last, the delivery is dead.
+pub const RETRY_SCHEDULE: [i64; 5] = [60, 300, 1800, 7200, 43200];
+
+/// Checks a webhook URL: http(s), a host, and no private/loopback target unless allowed.
+pub fn validate_url(s: &str, allow_private: bool) -> ApiResult<String> {
+    let bad = |m: &str| ApiError::unprocessable("invalid_webhook_url", m.to_string());
+    if s.len() > 2000 {
+        return Err(bad("webhook_url is longer than 2000 characters"));
+    }
+    let url = url::Url::parse(s).map_err(|_| bad("webhook_url is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("webhook_url must be http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("webhook_url must not carry credentials"));
+    }
+    let private = match url.host() {
+        None => return Err(bad("webhook_url has no host")),
+        Some(url::Host::Ipv4(ip)) => is_private(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local") || d.ends_with(".internal")
+        }
+    };
+    if private && !allow_private {
+        return Err(ApiError::unprocessable(
+            "webhook_target_private",
+            "webhook_url points at a private or loopback address",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// Loopback, private, link-local, unspecified, CGNAT, multicast, documentation and ULA ranges.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Enqueues an event for an agent that has a webhook (no-op otherwise). Same `(agent, event,
+/// dedup_key)` twice is one delivery.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    agent_id: i64,
+    event: &str,
+    dedup_key: &str,
+    data: Value,
+    now: i64,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (agent_id, event, dedup_key, payload, next_attempt_at, created_at)
+         SELECT id, $2, $3, $4, $5, $5 FROM agents WHERE id = $1 AND webhook_url IS NOT NULL
+         ON CONFLICT ON CONSTRAINT webhook_deliveries_dedup DO NOTHING",
+    )
+    .bind(agent_id)
+    .bind(event)
+    .bind(dedup_key)
+    .bind(data)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `sha256=<hex>` of HMAC-SHA256(secret, `timestamp.body`).
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The body of a delivery (stable across retries).
+pub fn body_of(id: i64, event: &str, created_at: i64, data: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": format!("dlv_{id}"),
+        "event": event,
+        "created_at": created_at,
+        "data": data,
+    }))
+    .unwrap_or_default()
+}
+
+struct Due {
+    id: i64,
+    event: String,
+    payload: Value,
+    attempts: i32,
+    schedule_start: i32,
+    created_at: i64,
+    url: Option<String>,
+    secret: Option<String>,
+}
+
+/// Outcome of one attempt: `Ok(status)` for a 2xx, `Err((status, error))` otherwise.
+async fn attempt(st: &AppState, d: &Due, now: i64) -> Result<u16, (Option<u16>, String)> {
+    let (Some(url), Some(secret)) = (&d.url, &d.secret) else {
+        return Err((None, "agent has no webhook configured".into()));
+    };
+    if !st.settings.allow_private_webhooks {
+        let parsed = url::Url::parse(url).map_err(|e| (None, e.to_string()))?;
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let addrs = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+            .await
+            .map_err(|e| (None, format!("resolving host: {e}")))?;
+        for a in addrs {
+            if is_private(a.ip()) {
+                return Err((None, "target resolves to a private address".into()));
+            }
+        }
+    }
+    let body = body_of(d.id, &d.event, d.created_at, &d.payload);
+    let resp = st
+        .http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-pact-signature", sign(secret, now, &body))
+        .header("x-pact-timestamp", now.to_string())
+        .header("x-pact-delivery", format!("dlv_{}", d.id))
+        .header("x-pact-event", &d.event)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| (None, format!("request failed: {}", e.without_url())))?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        Ok(status)
+    } else {
+        Err((Some(status), format!("receiver answered {status}")))
+    }
+}
+
+/// Delivers up to `batch` due deliveries; returns how many were attempted.
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
+    let now = st.now();
+    let mut tx = st.pool.begin().await?;
+    let rows = sqlx::query(
+        "SELECT d.id, d.event, d.payload, d.attempts, d.schedule_start, d.created_at, a.webhook_url, a.webhook_secret
+         FROM webhook_deliveries d JOIN agents a ON a.id = d.agent_id
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+         ORDER BY d.next_attempt_at, d.id LIMIT $2
+         FOR UPDATE OF d SKIP LOCKED",
+    )
+    .bind(now)
+    .bind(batch)
+    .fetch_all(&mut *tx)
+    .await?;
+    let due: Vec<Due> = rows
+        .iter()
+        .map(|r| Due {
+            id: r.get("id"),
+            event: r.get("event"),
+            payload: r.get("payload"),
+            attempts: r.get("attempts"),
+            schedule_start: r.get("schedule_start"),
+            created_at: r.get("created_at"),
+            url: r.get("webhook_url"),
+            secret: r.get("webhook_secret"),
+        })
+        .collect();
+    let outcomes = futures::future::join_all(due.iter().map(|d| attempt(st, d, now))).await;
+    for (d, outcome) in due.iter().zip(outcomes) {
+        let n = d.attempts + 1;
+        let (status_code, error) = match &outcome {
+            Ok(s) => (Some(*s), None),
+            Err((s, e)) => (*s, Some(e.clone())),
+        };
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(d.id)
+        .bind(n)
+        .bind(now)
+        .bind(status_code.map(i32::from))
+        .bind(&error)
+        .execute(&mut *tx)
+        .await?;
+        match outcome {
+            Ok(_) => {
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = $2,
+                        last_status = $3, last_error = NULL, delivered_at = $4 WHERE id = $1",
+                )
+                .bind(d.id)
+                .bind(n)
+                .bind(status_code.map(i32::from))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Err(_) => {
+                let (status, next) = match RETRY_SCHEDULE.get((n - d.schedule_start - 1) as usize) {
+                    Some(delay) => ("pending", now + delay),
+                    None => ("dead", now),
+                };
+                tracing::info!(delivery = d.id, attempt = n, status, "webhook attempt failed");
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
+                        last_status = $5, last_error = $6 WHERE id = $1",
+                )
+                .bind(d.id)
+                .bind(status)
+                .bind(n)
+                .bind(next)
+                .bind(status_code.map(i32::from))
+                .bind(&error)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}
+
+/// Enqueues `order.deadline` for orders whose automatic step became due since the last scan.
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn scan_deadlines(st: &AppState) -> ApiResult<u64> {
+    let now = st.now();
+    let mut tx = st.pool.begin().await?;
+    let since: Option<(i64,)> =
+        sqlx::query_as("SELECT value FROM api_scan_cursors WHERE name = 'deadlines' FOR UPDATE")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let since = since.map(|s| s.0).unwrap_or(i64::MIN);
+    if since >= now {
+        return Ok(0);
+    }
+    let n = sqlx::query(
+        "INSERT INTO webhook_deliveries (agent_id, event, dedup_key, payload, next_attempt_at, created_at)
+         SELECT DISTINCT ON (p.agent_id, o.chain_id, o.escrow, o.order_id) p.agent_id, 'order.deadline',
+                o.chain_id || ':' || encode(o.escrow, 'hex') || ':' || encode(o.order_id, 'hex') || ':'
+                  || o.next_action || ':' || o.next_action_at,
+                jsonb_build_object('order_id', '0x' || encode(o.order_id, 'hex'), 'chain_id', o.chain_id,
+                  'state', o.state, 'next_action', o.next_action, 'due_at', o.next_action_at),
+                $2, $2
+         FROM escrow_orders o
+         JOIN LATERAL (
+             SELECT x.agent_id FROM agent_addresses x WHERE x.address IN (o.buyer, o.seller)
+             UNION SELECT a.buyer_agent FROM app_orders a WHERE a.order_id = o.order_id
+             UNION SELECT a.seller_agent FROM app_orders a WHERE a.order_id = o.order_id
+         ) p ON true
+         JOIN agents ag ON ag.id = p.agent_id AND ag.webhook_url IS NOT NULL
+         WHERE o.next_action IS NOT NULL AND o.next_action_at > $1 AND o.next_action_at <= $2
+         ON CONFLICT ON CONSTRAINT webhook_deliveries_dedup DO NOTHING",
+    )
+    .bind(since)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO api_scan_cursors (name, value) VALUES ('deadlines', $1)
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The worker: deadline scan, due deliveries, old idempotency keys; woken by new work or polls.
+pub async fn run_worker(st: AppState) {
+    loop {
+        if let Err(e) = scan_deadlines(&st).await {
+            tracing::warn!(error = %e, "deadline scan failed");
+        }
+        loop {
+            match deliver_due(&st, 16).await {
+                Ok(16) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery failed");
+                    break;
+                }
+            }
+        }
+        let _ = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(st.now() - 86_400)
+            .execute(&st.pool)
+            .await;
+        tokio::select! {
+            _ = st.wake.notified() => {}
+            _ = tokio::time::sleep(st.settings.worker_poll) => {}
+        }
+    }
+}
+
+fn delivery_json(r: &sqlx::postgres::PgRow) -> Value {
+    json!({
+        "id": format!("dlv_{}", r.get::<i64, _>("id")),
+        "event": r.get::<String, _>("event"),
+        "status": r.get::<String, _>("status"),
+        "attempts": r.get::<i32, _>("attempts"),
+        "next_attempt_at": r.get::<i64, _>("next_attempt_at"),
+        "last_status": r.get::<Option<i32>, _>("last_status"),
+        "last_error": r.get::<Option<String>, _>("last_error"),
+        "created_at": r.get::<i64, _>("created_at"),
+        "delivered_at": r.get::<Option<i64>, _>("delivered_at"),
+        "data": r.get::<Value, _>("payload"),
+    })
+}
+
+fn parse_delivery_id(s: &str) -> ApiResult<i64> {
+    s.strip_prefix("dlv_")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| ApiError::bad_request("invalid_delivery_id", "delivery ids look like dlv_123"))
+}
+
+/// `GET /v1/webhooks/deliveries` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// `pending`, `delivered` or `dead`.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// The caller's delivery log, newest first.
+pub async fn list(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<DeliveriesQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = limit(q.limit)?;
+    if let Some(s) = &q.status
+        && !matches!(s.as_str(), "pending" | "delivered" | "dead")
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "status must be pending, delivered or dead",
+        ));
+    }
+    let before = match &q.cursor {
+        Some(c) => Cursor::parse(c, 1)?.i64(0)?,
+        None => i64::MAX,
+    };
+    let rows = sqlx::query(
+        "SELECT * FROM webhook_deliveries WHERE agent_id = $1 AND id < $2
+           AND ($3::TEXT IS NULL OR status = $3) ORDER BY id DESC LIMIT $4",
+    )
+    .bind(auth.agent_id)
+    .bind(before)
+    .bind(&q.status)
+    .bind(limit + 1)
+    .fetch_all(&st.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let page = &rows[..rows.len().min(limit as usize)];
+    let next = if more {
+        page.last()
+            .map(|r| Cursor(vec![json!(r.get::<i64, _>("id"))]).encode())
+    } else {
+        None
+    };
+    Ok(Json(json!({
+        "items": page.iter().map(delivery_json).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+/// One delivery with its attempts.
+pub async fn get(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_delivery_id(&id)?;
+    let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE id = $1 AND agent_id = $2")
+        .bind(id)
+        .bind(auth.agent_id)
+        .fetch_optional(&st.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery"))?;
+    let attempts: Vec<(i32, i64, Option<i32>, Option<String>)> = sqlx::query_as(
+        "SELECT attempt, at, status_code, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
+    )
+    .bind(id)
+    .fetch_all(&st.pool)
+    .await?;
+    let mut v = delivery_json(&row);
+    v["attempt_log"] = attempts
+        .into_iter()
+        .map(|(n, at, s, e)| json!({ "attempt": n, "at": at, "status_code": s, "error": e }))
+        .collect();
+    Ok(Json(v))
+}
+
+/// `POST /v1/webhooks/deliveries/{id}/redeliver`: due now again, with a fresh retry schedule.
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+pub async fn redeliver(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_delivery_id(&id)?;
+    let row = sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3,
+            schedule_start = attempts, delivered_at = NULL
+         WHERE id = $1 AND agent_id = $2 RETURNING *",
+    )
+    .bind(id)
+    .bind(auth.agent_id)
+    .bind(st.now())
+    .fetch_optional(&st.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("delivery"))?;
+    st.wake.notify_one();
+    Ok(Json(delivery_json(&row)))
+}
