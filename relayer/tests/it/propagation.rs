@@ -1,0 +1,108 @@
+//! Home → satellite propagation of 1, 10 and 200 updates with six daemons and a relayer; the Lite
+//! state equals the fold of the home events (the home registries' state).
+
+use crate::common::{Stack, word};
+use alloy::{primitives::{Address, B256}, providers::Provider};
+use pact_relayer::{batch::LiteKind, home::PlanParams, tx::FeePolicy};
+use std::time::Duration;
+
+fn params(epoch: u64) -> PlanParams {
+    PlanParams { epoch_blocks: epoch, heartbeat_blocks: 0, max_updates: 100, scan_blocks: 10_000 }
+}
+
+async fn running(epoch: u64) -> eyre::Result<Stack> {
+    let mut s = Stack::new(params(epoch), 2).await?;
+    for i in 0..6 {
+        s.start_signer(i);
+    }
+    s.start_relayer(FeePolicy { bump_after: Duration::from_secs(2), ..Default::default() }).await?;
+    Ok(s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_update_propagates() -> eyre::Result<()> {
+    let s = running(1).await?;
+    let me = s.home.signer(2).address();
+    let r = s.did_set(2, word("svc"), b"https://x.example").await?;
+    s.finalize_home().await?;
+    s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_secs(30)).await?;
+    s.assert_did_equal(&[(me, word("svc"))]).await?;
+    let wm = s.watermark(LiteKind::Did).await?;
+    assert_eq!(wm.lastSequence, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_updates_across_three_lites_propagate() -> eyre::Result<()> {
+    let s = running(2).await?;
+    // 3 registrations, a wallet change, a suspension, 3 bonds, 2 DID attributes = 10 home events.
+    let (a, _) = s.register(1, "a", 1).await?;
+    let (b, _) = s.register(1, "b", 2).await?;
+    let (c, _) = s.register(2, "c", 1).await?;
+    s.set_wallet(1, a).await?;
+    s.bond(1, a, 5_000_000).await?;
+    s.bond(1, b, 7_000_000).await?;
+    s.bond(2, c, 1_000_000).await?;
+    let stake_head = s.home.provider.get_block_number().await?;
+    s.suspend(b).await?;
+    let identity_head = s.home.provider.get_block_number().await?;
+    s.did_set(3, word("name"), b"agent three").await?;
+    let last = s.did_set(3, word("name"), b"agent three, renamed").await?;
+    s.finalize_home().await?;
+    s.wait_covered(LiteKind::Did, last.block_number.unwrap(), Duration::from_secs(30)).await?;
+    s.wait_covered(LiteKind::Identity, identity_head, Duration::from_secs(30)).await?;
+    s.wait_covered(LiteKind::Staking, stake_head, Duration::from_secs(30)).await?;
+    s.assert_identity_equal(&[a, b, c]).await?;
+    s.assert_stake_equal(&[a, b, c]).await?;
+    s.assert_did_equal(&[(s.home.signer(3).address(), word("name"))]).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_updates_in_one_block_are_cut_at_100_and_propagate() -> eyre::Result<()> {
+    let s = running(1).await?;
+    let p = s.hp(2);
+    let me = s.home.signer(2).address();
+    let reg = pact_bindings::did_registry::DIDRegistry::new(s.did_registry, p.clone());
+    let _: serde_json::Value = s.home.provider.raw_request("evm_setAutomine".into(), (false,)).await?;
+    let nonce = alloy::providers::Provider::get_transaction_count(&p, me).await?;
+    // 200 events over 150 records (the last 50 overwrite the first 50) in one block.
+    let mut keys: Vec<(Address, B256)> = Vec::new();
+    for k in 0..200u64 {
+        let name = word(&format!("attr-{}", k % 150));
+        if k < 150 {
+            keys.push((me, name));
+        }
+        let value = format!("value {k}");
+        let _ = reg
+            .setAttribute(name, value.into_bytes().into(), 1_000_000)
+            .nonce(nonce + k)
+            .gas(200_000)
+            .send()
+            .await?;
+    }
+    let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
+    let _: serde_json::Value = s.home.provider.raw_request("evm_setAutomine".into(), (true,)).await?;
+    let block = alloy::providers::Provider::get_block_number(&s.home.provider).await?;
+    let logs = alloy::providers::Provider::get_logs(
+        &s.home.provider,
+        &alloy::rpc::types::Filter::new().address(s.did_registry).from_block(block).to_block(block),
+    )
+    .await?;
+    assert_eq!(logs.len(), 200, "all 200 events in one block");
+    s.finalize_home().await?;
+    s.wait_covered(LiteKind::Did, block, Duration::from_secs(60)).await?;
+    s.assert_did_equal(&keys).await?;
+    // At most 100 records per batch: the block is cut after the event introducing record 101;
+    // the rest (50 new records, 50 overwrites of the first ones) is the second batch.
+    let wm = s.watermark(LiteKind::Did).await?;
+    assert_eq!(wm.lastSequence, 2);
+    let counts: Vec<i32> = sqlx::query_scalar(
+        "SELECT DISTINCT ON (sequence) count FROM relayer_batches WHERE lite = $1 ORDER BY sequence",
+    )
+    .bind(s.did_lite.as_slice())
+    .fetch_all(&s.pool)
+    .await?;
+    assert_eq!(counts, vec![100, 100]);
+    Ok(())
+}
