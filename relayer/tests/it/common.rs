@@ -204,8 +204,13 @@ impl Stack {
 
     /// Starts the relayer (account 1 on the satellite) for the three Lites.
     pub async fn start_relayer(&mut self, policy: FeePolicy) -> Result<()> {
+        self.start_relayer_as(1, policy).await
+    }
+
+    /// Starts a relayer sending from satellite account `account`.
+    pub async fn start_relayer_as(&mut self, account: usize, policy: FeePolicy) -> Result<()> {
         let sender = Arc::new(
-            TxSender::new(self.sat.provider.clone(), self.sat.signer(1), self.pool.clone(), policy).await?,
+            TxSender::new(self.sat.provider.clone(), self.sat.signer(account), self.pool.clone(), policy).await?,
         );
         for kind in LiteKind::ALL {
             let r = Relayer::new(
