@@ -2,5 +2,6 @@
 
 mod common;
 mod faults;
+mod keeper;
 mod propagation;
 mod vectors;
