@@ -124,12 +124,11 @@ pub async fn addresses_of(st: &AppState, agent_id: i64) -> ApiResult<Vec<Value>>
 
 /// `GET /v1/agents/me`.
 pub async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    let (display_name, webhook_url, created_at): (String, Option<String>, i64) = sqlx::query_as(
-        "SELECT display_name, webhook_url, created_at FROM agents WHERE id = $1",
-    )
-    .bind(auth.agent_id)
-    .fetch_one(&st.pool)
-    .await?;
+    let (display_name, webhook_url, created_at): (String, Option<String>, i64) =
+        sqlx::query_as("SELECT display_name, webhook_url, created_at FROM agents WHERE id = $1")
+            .bind(auth.agent_id)
+            .fetch_one(&st.pool)
+            .await?;
     Ok(Json(json!({
         "handle": auth.handle,
         "display_name": display_name,

@@ -85,6 +85,8 @@ impl FromRequestParts<AppState> for MaybeAuth {
         if bearer(&parts.headers).is_none() {
             return Ok(Self(None));
         }
-        Auth::from_request_parts(parts, st).await.map(|a| Self(Some(a)))
+        Auth::from_request_parts(parts, st)
+            .await
+            .map(|a| Self(Some(a)))
     }
 }

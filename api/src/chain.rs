@@ -65,12 +65,11 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
     .bind(chain_id)
     .execute(&mut *tx)
     .await?;
-    let (from,): (i64,) = sqlx::query_as(
-        "SELECT block_number FROM api_chain_cursors WHERE chain_id = $1 FOR UPDATE",
-    )
-    .bind(chain_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (from,): (i64,) =
+        sqlx::query_as("SELECT block_number FROM api_chain_cursors WHERE chain_id = $1 FOR UPDATE")
+            .bind(chain_id)
+            .fetch_one(&mut *tx)
+            .await?;
     if from >= head {
         return Ok((0, true));
     }
@@ -199,18 +198,16 @@ async fn listen_once(st: &AppState) -> eyre::Result<()> {
     listener.listen("pact_chain").await?;
     process(st).await.map_err(|e| eyre::eyre!("{e}"))?;
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), listener.recv()).await {
-            Ok(n) => {
-                let n = n?;
-                if let Ok(notice) = serde_json::from_str::<Notice>(n.payload())
-                    && let Some(fork) = notice.reorg
-                {
-                    rewind(st, notice.chain_id, fork)
-                        .await
-                        .map_err(|e| eyre::eyre!("{e}"))?;
-                }
+        // A timeout is the poll fallback.
+        if let Ok(n) = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await {
+            let n = n?;
+            if let Ok(notice) = serde_json::from_str::<Notice>(n.payload())
+                && let Some(fork) = notice.reorg
+            {
+                rewind(st, notice.chain_id, fork)
+                    .await
+                    .map_err(|e| eyre::eyre!("{e}"))?;
             }
-            Err(_) => {} // poll fallback
         }
         process(st).await.map_err(|e| eyre::eyre!("{e}"))?;
     }

@@ -16,12 +16,20 @@ pub struct Cli {
     pub listen: SocketAddr,
 
     /// Public base URL, used in the plugin manifest and the OpenAPI servers list.
-    #[arg(long, env = "PACT_API_PUBLIC_URL", default_value = "http://localhost:8080")]
+    #[arg(
+        long,
+        env = "PACT_API_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
     pub public_url: String,
 
     /// Deployment files (`contracts/deployments/<chain_id>.json`) whose token and escrow are
     /// accepted in listings; repeat the flag, or separate with `;` in the environment.
-    #[arg(long = "deployment", env = "PACT_API_DEPLOYMENTS", value_delimiter = ';')]
+    #[arg(
+        long = "deployment",
+        env = "PACT_API_DEPLOYMENTS",
+        value_delimiter = ';'
+    )]
     pub deployments: Vec<PathBuf>,
 
     /// Accept webhook URLs on private/loopback networks (local development only).
@@ -33,7 +41,11 @@ pub struct Cli {
     pub register_per_ip_per_hour: u32,
 
     /// Requests per API key per minute.
-    #[arg(long, env = "PACT_API_REQUESTS_PER_KEY_PER_MINUTE", default_value_t = 600)]
+    #[arg(
+        long,
+        env = "PACT_API_REQUESTS_PER_KEY_PER_MINUTE",
+        default_value_t = 600
+    )]
     pub requests_per_key_per_minute: u32,
 
     /// Largest request body, bytes.

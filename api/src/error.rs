@@ -54,7 +54,11 @@ impl ApiError {
     }
     /// 404 `not_found`.
     pub fn not_found(what: &str) -> Self {
-        Self::client(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::client(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
     /// 409 `code`.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -67,6 +71,14 @@ impl ApiError {
     /// 401 `unauthorized`.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::client(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// The human message.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Client { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
     }
 
     /// The stable code (`internal` for 500s).

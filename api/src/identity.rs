@@ -130,7 +130,10 @@ pub async fn bind(
         ));
     }
     let recovered = recover_personal(message.as_bytes(), &sig).ok_or_else(|| {
-        ApiError::unprocessable("invalid_signature", "no signer can be recovered from signature")
+        ApiError::unprocessable(
+            "invalid_signature",
+            "no signer can be recovered from signature",
+        )
     })?;
     if recovered.as_slice() != address.as_slice() {
         return Err(ApiError::unprocessable(

@@ -30,10 +30,7 @@ fn slug(field: &'static str, s: &str, max: usize) -> ApiResult<String> {
 
 fn tags(v: &[String]) -> ApiResult<Vec<String>> {
     if v.len() > 10 {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "at most 10 tags",
-        ));
+        return Err(ApiError::unprocessable("invalid_field", "at most 10 tags"));
     }
     let mut out = v
         .iter()
@@ -194,10 +191,7 @@ pub async fn create(
 }
 
 /// `GET /v1/listings/{id}`.
-pub async fn get(
-    State(st): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Value>> {
+pub async fn get(State(st): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     let (row, _) = fetch(&st, id).await?;
     Ok(Json(listing_json(&row)))
 }
@@ -227,7 +221,10 @@ async fn owned_open(st: &AppState, auth: &Auth, id: i64) -> ApiResult<PgRow> {
         ));
     }
     if row.get::<String, _>("status") != "open" {
-        return Err(ApiError::conflict("listing_closed", "the listing is closed"));
+        return Err(ApiError::conflict(
+            "listing_closed",
+            "the listing is closed",
+        ));
     }
     Ok(row)
 }
@@ -242,13 +239,21 @@ pub async fn patch(
 ) -> ApiResult<Json<Value>> {
     let row = owned_open(&st, &auth, id).await?;
     let decimals: i16 = row.get("token_decimals");
-    let title = b.title.as_deref().map(|t| text("title", t, 3, 120)).transpose()?;
+    let title = b
+        .title
+        .as_deref()
+        .map(|t| text("title", t, 3, 120))
+        .transpose()?;
     let description = b
         .description
         .as_deref()
         .map(|t| text("description", t, 1, 5000))
         .transpose()?;
-    let category = b.category.as_deref().map(|c| slug("category", c, 40)).transpose()?;
+    let category = b
+        .category
+        .as_deref()
+        .map(|c| slug("category", c, 40))
+        .transpose()?;
     let tags = b.tags.as_deref().map(tags).transpose()?;
     let price = b
         .price
@@ -336,11 +341,7 @@ pub async fn search(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
-    let text_q = q
-        .q
-        .as_deref()
-        .map(|s| text("q", s, 1, 200))
-        .transpose()?;
+    let text_q = q.q.as_deref().map(|s| text("q", s, 1, 200)).transpose()?;
     let sort = match q.sort.as_deref() {
         None if text_q.is_some() => Sort::Relevance,
         None | Some("newest") => Sort::Newest,
@@ -389,20 +390,20 @@ pub async fn search(
         qb.push(" AND l.kind = ").push_bind(k);
     }
     if let Some(c) = &q.category {
-        let c = slug("category", c, 40).map_err(|e| bad_q(&e.to_string()))?;
+        let c = slug("category", c, 40).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.category = ").push_bind(c);
     }
     if let Some(t) = &q.tags {
         let t: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
-        let t = tags(&t).map_err(|e| bad_q(&e.to_string()))?;
+        let t = tags(&t).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.tags @> ").push_bind(t);
     }
     if let Some(p) = &q.min_price {
-        let p = Amount::parse("min_price", p, 18).map_err(|e| bad_q(&e.to_string()))?;
+        let p = Amount::parse("min_price", p, 18).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.price >= ").push_bind(p.0);
     }
     if let Some(p) = &q.max_price {
-        let p = Amount::parse("max_price", p, 18).map_err(|e| bad_q(&e.to_string()))?;
+        let p = Amount::parse("max_price", p, 18).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.price <= ").push_bind(p.0);
     }
     if let Some(o) = &q.owner {
@@ -416,10 +417,9 @@ pub async fn search(
             }
             Sort::PriceAsc | Sort::PriceDesc => {
                 let c = Cursor::parse(c, 2)?;
-                let p: Decimal = c
-                    .str(0)?
-                    .parse()
-                    .map_err(|_| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))?;
+                let p: Decimal = c.str(0)?.parse().map_err(|_| {
+                    ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+                })?;
                 let op = if sort == Sort::PriceAsc { ">" } else { "<" };
                 qb.push(format!(" AND (l.price, l.id) {op} ("))
                     .push_bind(p)
@@ -454,9 +454,10 @@ pub async fn search(
             let id: i64 = r.get("id");
             match sort {
                 Sort::Newest => Cursor(vec![json!(id)]),
-                Sort::PriceAsc | Sort::PriceDesc => {
-                    Cursor(vec![json!(r.get::<Decimal, _>("price").to_string()), json!(id)])
-                }
+                Sort::PriceAsc | Sort::PriceDesc => Cursor(vec![
+                    json!(r.get::<Decimal, _>("price").to_string()),
+                    json!(id),
+                ]),
                 Sort::Relevance => Cursor(vec![json!(r.get::<f64, _>("rank")), json!(id)]),
             }
             .encode()

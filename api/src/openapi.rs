@@ -106,9 +106,12 @@ pub fn document(public_url: &str) -> Value {
         }
         if matches!(op.method, "post" | "patch") {
             o["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": { "type": "object" } } } });
-            o["parameters"].as_array_mut().map(|a| a.push(json!({
-                "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string" }
-            })));
+            if let Some(a) = o["parameters"].as_array_mut() {
+                a.push(json!({
+                    "name": "Idempotency-Key", "in": "header", "required": false,
+                    "schema": { "type": "string" }
+                }));
+            }
         }
         let entry = paths
             .entry(op.path.to_string())

@@ -207,6 +207,7 @@ pub async fn negotiate(
     ApiJson(body): ApiJson<TermsBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let mut tx = st.pool.begin().await?;
+    #[allow(clippy::type_complexity)]
     let row: Option<(i64, String, String, rust_decimal::Decimal, i64, Vec<u8>, i16, Vec<u8>)> =
         sqlx::query_as(
             "SELECT l.agent_id, l.kind, l.status, l.price, l.chain_id, l.token, l.token_decimals, t.escrow
@@ -220,7 +221,10 @@ pub async fn negotiate(
         return Err(ApiError::not_found("listing"));
     };
     if status != "open" {
-        return Err(ApiError::conflict("listing_closed", "the listing is closed"));
+        return Err(ApiError::conflict(
+            "listing_closed",
+            "the listing is closed",
+        ));
     }
     if owner == auth.agent_id {
         return Err(ApiError::unprocessable(
@@ -396,10 +400,22 @@ pub async fn agree(
         .await?;
         o.status = "AWAITING_PAY".into();
         o.terms_hash = Some(h.to_vec());
-        let payload = json!({ "order_id": hex0x(&o.order_id), "state": "AWAITING_PAY", "source": "app" });
-        let dedup = format!("app:{}:AWAITING_PAY:{}", hex0x(&o.order_id), o.terms_version);
-        webhooks::enqueue(&mut tx, o.other(auth.agent_id), "order.updated", &dedup, payload, now)
-            .await?;
+        let payload =
+            json!({ "order_id": hex0x(&o.order_id), "state": "AWAITING_PAY", "source": "app" });
+        let dedup = format!(
+            "app:{}:AWAITING_PAY:{}",
+            hex0x(&o.order_id),
+            o.terms_version
+        );
+        webhooks::enqueue(
+            &mut tx,
+            o.other(auth.agent_id),
+            "order.updated",
+            &dedup,
+            payload,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     st.wake.notify_one();
@@ -496,7 +512,11 @@ fn chain_json(r: &PgRow) -> Value {
 }
 
 /// The chain row of an order (any chain unless `chain_id` is given).
-async fn chain_order(st: &AppState, id: &OrderId, chain_id: Option<i64>) -> ApiResult<Option<PgRow>> {
+async fn chain_order(
+    st: &AppState,
+    id: &OrderId,
+    chain_id: Option<i64>,
+) -> ApiResult<Option<PgRow>> {
     Ok(sqlx::query(&format!(
         "SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE order_id = $1
          AND ($2::BIGINT IS NULL OR chain_id = $2) ORDER BY chain_id, escrow LIMIT 1"
@@ -535,8 +555,9 @@ pub async fn get(
             let mut v = chain_json(&c);
             v["source"] = json!("chain");
             if let Some(o) = app {
-                v["terms_match"] =
-                    json!(o.terms_hash.as_deref() == c.get::<Option<Vec<u8>>, _>("terms_hash").as_deref());
+                v["terms_match"] = json!(
+                    o.terms_hash.as_deref() == c.get::<Option<Vec<u8>>, _>("terms_hash").as_deref()
+                );
                 v["negotiation"] = o.json();
             }
             Ok(Json(v))
@@ -614,9 +635,9 @@ pub async fn events(
         })
         .collect();
     let next = if more {
-        items.last().map(|l| {
-            Cursor(vec![l["block_number"].clone(), l["log_index"].clone()]).encode()
-        })
+        items
+            .last()
+            .map(|l| Cursor(vec![l["block_number"].clone(), l["log_index"].clone()]).encode())
     } else {
         None
     };
@@ -665,11 +686,16 @@ pub async fn search(
 ) -> ApiResult<Json<Value>> {
     let bad = |m: String| ApiError::bad_request("invalid_query", m);
     let limit = limit(q.limit)?;
-    let mut qb: QueryBuilder<'_, Postgres> =
-        QueryBuilder::new(format!("SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE true"));
+    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+        "SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE true"
+    ));
     if let Some(p) = &q.party {
         let addrs: Vec<Vec<u8>> = if p.starts_with("0x") {
-            vec![parse_address("party", p)?.to_vec()]
+            vec![
+                parse_address("party", p)
+                    .map_err(|e| bad(e.message()))?
+                    .to_vec(),
+            ]
         } else {
             sqlx::query_as::<_, (Vec<u8>,)>(
                 "SELECT x.address FROM agent_addresses x JOIN agents a ON a.id = x.agent_id WHERE a.handle = $1",
@@ -694,15 +720,18 @@ pub async fn search(
         qb.push(" AND state = ").push_bind(s.clone());
     }
     if let Some(t) = &q.token {
-        qb.push(" AND token = ")
-            .push_bind(parse_address("token", t)?.to_vec());
+        qb.push(" AND token = ").push_bind(
+            parse_address("token", t)
+                .map_err(|e| bad(e.message()))?
+                .to_vec(),
+        );
     }
     if let Some(c) = q.chain_id {
         qb.push(" AND chain_id = ").push_bind(c);
     }
     for (v, op) in [(&q.min_amount, ">="), (&q.max_amount, "<=")] {
         if let Some(a) = v {
-            let a = Amount::parse("amount", a, 18).map_err(|e| bad(e.to_string()))?;
+            let a = Amount::parse("amount", a, 18).map_err(|e| bad(e.message()))?;
             qb.push(format!(" AND amount {op} "))
                 .push_bind(a.0)
                 .push("::NUMERIC * power(10::NUMERIC, token_decimals)");
@@ -710,8 +739,9 @@ pub async fn search(
     }
     if let Some(c) = &q.cursor {
         let c = Cursor::parse(c, 2)?;
-        let oid = OrderId::parse(c.str(1)?)
-            .map_err(|_| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))?;
+        let oid = OrderId::parse(c.str(1)?).map_err(|_| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+        })?;
         qb.push(" AND (updated_block, order_id) < (")
             .push_bind(c.i64(0)?)
             .push(", ")

@@ -15,8 +15,7 @@ impl Handle {
     pub fn parse(s: &str) -> ApiResult<Self> {
         let ok = (3..=32).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if ok {
             Ok(Self(s.to_string()))
@@ -104,13 +103,8 @@ pub struct Amount(pub Decimal);
 impl Amount {
     /// Parses `s` (e.g. `"12.50"`) for a token with `decimals` decimals.
     pub fn parse(field: &'static str, s: &str, decimals: u32) -> ApiResult<Self> {
-        let bad = |why: &str| {
-            ApiError::unprocessable("invalid_amount", format!("{field} {why}"))
-        };
-        if s.is_empty()
-            || s.len() > 40
-            || !s.chars().all(|c| c.is_ascii_digit() || c == '.')
-        {
+        let bad = |why: &str| ApiError::unprocessable("invalid_amount", format!("{field} {why}"));
+        if s.is_empty() || s.len() > 40 || !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
             return Err(bad("must be a decimal string like \"12.50\""));
         }
         let d = Decimal::from_str_exact(s).map_err(|_| bad("is not a decimal number"))?;
@@ -120,7 +114,10 @@ impl Amount {
         if d.normalize().scale() > decimals {
             return Err(bad(&format!("has more than {decimals} decimals")));
         }
-        if d.checked_mul(Decimal::from(10u64.pow(decimals.min(18)))).is_none() || decimals > 18 {
+        if d.checked_mul(Decimal::from(10u64.pow(decimals.min(18))))
+            .is_none()
+            || decimals > 18
+        {
             return Err(bad("is too large"));
         }
         Ok(Self(d.normalize()))
@@ -196,21 +193,21 @@ impl Cursor {
     }
     /// Value `i` as i64.
     pub fn i64(&self, i: usize) -> ApiResult<i64> {
-        self.0[i]
-            .as_i64()
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))
+        self.0[i].as_i64().ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+        })
     }
     /// Value `i` as a string.
     pub fn str(&self, i: usize) -> ApiResult<&str> {
-        self.0[i]
-            .as_str()
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))
+        self.0[i].as_str().ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+        })
     }
     /// Value `i` as f64.
     pub fn f64(&self, i: usize) -> ApiResult<f64> {
-        self.0[i]
-            .as_f64()
-            .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))
+        self.0[i].as_f64().ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+        })
     }
 }
 
@@ -225,7 +222,13 @@ mod tests {
 
     #[test]
     fn amounts_parse_and_format() {
-        assert_eq!(Amount::parse("p", "12.5", 6).unwrap().base_units(6).to_string(), "12500000");
+        assert_eq!(
+            Amount::parse("p", "12.5", 6)
+                .unwrap()
+                .base_units(6)
+                .to_string(),
+            "12500000"
+        );
         assert!(Amount::parse("p", "0.0000001", 6).is_err());
         assert!(Amount::parse("p", "0", 6).is_err());
         assert!(Amount::parse("p", "-1", 6).is_err());
@@ -242,7 +245,10 @@ mod tests {
             ),
             "115792089237316195423570985008687907853269984665640564039457584007913129.639935"
         );
-        assert_eq!(format_price(Decimal::from_str("12.5").unwrap(), 6), "12.500000");
+        assert_eq!(
+            format_price(Decimal::from_str("12.5").unwrap(), 6),
+            "12.500000"
+        );
     }
 
     #[test]

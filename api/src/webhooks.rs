@@ -43,7 +43,10 @@ pub fn validate_url(s: &str, allow_private: bool) -> ApiResult<String> {
         Some(url::Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
         Some(url::Host::Domain(d)) => {
             let d = d.to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local") || d.ends_with(".internal")
+            d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".internal")
         }
     };
     if private && !allow_private {
@@ -244,7 +247,12 @@ pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
                     Some(delay) => ("pending", now + delay),
                     None => ("dead", now),
                 };
-                tracing::info!(delivery = d.id, attempt = n, status, "webhook attempt failed");
+                tracing::info!(
+                    delivery = d.id,
+                    attempt = n,
+                    status,
+                    "webhook attempt failed"
+                );
                 sqlx::query(
                     "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
                         last_status = $5, last_error = $6 WHERE id = $1",
@@ -356,7 +364,9 @@ fn delivery_json(r: &sqlx::postgres::PgRow) -> Value {
 fn parse_delivery_id(s: &str) -> ApiResult<i64> {
     s.strip_prefix("dlv_")
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_delivery_id", "delivery ids look like dlv_123"))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_delivery_id", "delivery ids look like dlv_123")
+        })
 }
 
 /// `GET /v1/webhooks/deliveries` query.

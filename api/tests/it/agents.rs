@@ -1,0 +1,334 @@
+//! Registration, keys, authentication, error model, rate limits and idempotency.
+
+use crate::common::*;
+use alloy::transports::http::reqwest;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+#[tokio::test]
+async fn register_shows_the_key_once_and_stores_only_its_hash() {
+    let app = App::spawn().await;
+    let (s, v) = app
+        .post(
+            "/v1/agents/register",
+            None,
+            json!({ "handle": "alice", "display_name": "Alice" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let key = v["api_key"].as_str().unwrap();
+    assert!(key.starts_with("sk_pact_") && key.len() == 8 + 64);
+    let stored: Vec<(Vec<u8>, String)> = sqlx::query_as("SELECT key_hash, prefix FROM agent_keys")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0, Sha256::digest(key.as_bytes()).to_vec());
+    assert!(!key.starts_with(&stored[0].1[..]) || stored[0].1.len() == 12);
+    // The key appears nowhere in the database in clear.
+    let (dump,): (String,) = sqlx::query_as(
+        "SELECT coalesce(string_agg(t::text, ''), '') FROM (SELECT * FROM agents) t",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!dump.contains(key));
+
+    let (s, me) = app.get("/v1/agents/me", Some(key)).await;
+    assert_eq!(s, 200);
+    assert_eq!(me["handle"], "alice");
+    let (s, p) = app.get("/v1/agents/alice", None).await;
+    assert_eq!((s, p["display_name"].as_str()), (200, Some("Alice")));
+    assert_eq!(app.get("/v1/agents/nobody", None).await.0, 404);
+}
+
+#[tokio::test]
+async fn bad_credentials_and_bad_inputs_get_stable_4xx_codes() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    for k in [
+        None,
+        Some("nope"),
+        Some("sk_pact_00"),
+        Some(&*format!("sk_pact_{}", "0".repeat(64))),
+    ] {
+        let (s, v) = app.get("/v1/agents/me", k).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{k:?}"
+        );
+    }
+    let cases = [
+        (
+            json!({ "handle": "alice", "display_name": "A" }),
+            409,
+            "handle_taken",
+        ),
+        (
+            json!({ "handle": "Al", "display_name": "A" }),
+            422,
+            "invalid_handle",
+        ),
+        (
+            json!({ "handle": "bob", "display_name": "" }),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({ "handle": "bob", "display_name": "B", "extra": 1 }),
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({ "handle": 5, "display_name": "B" }),
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({ "handle": "bob", "display_name": "B", "webhook_url": "ftp://x" }),
+            422,
+            "invalid_webhook_url",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (s, v) = app.post("/v1/agents/register", None, body.clone()).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{body}");
+    }
+    // Malformed JSON, missing content type, oversized body, unknown route, wrong method.
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/agents/register", app.base);
+    let r = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["code"], "invalid_body");
+    let r = http.post(&url).body("{}").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    let big = format!(
+        "{{\"handle\":\"bob\",\"display_name\":\"{}\"}}",
+        "x".repeat(100_000)
+    );
+    let r = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["code"], "payload_too_large");
+    let (s, v) = app.get("/v1/nope", None).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")));
+    let (s, v) = app
+        .call("PUT", "/v1/agents/me", Some(&key), None, None)
+        .await;
+    assert_eq!((s, v["code"].as_str()), (405, Some("method_not_allowed")));
+    let (s, v) = app
+        .call("DELETE", "/v1/agents/me/keys/abc", Some(&key), None, None)
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_path")));
+}
+
+#[tokio::test]
+async fn keys_rotate_and_revoke() {
+    let app = App::spawn().await;
+    let k1 = app.register("alice").await;
+    let (s, v) = app.post("/v1/agents/me/keys", Some(&k1), json!({})).await;
+    assert_eq!(s, 201);
+    let k2 = v["api_key"].as_str().unwrap().to_string();
+    let k2_id = v["key_id"].as_i64().unwrap();
+    let (s, v) = app
+        .post("/v1/agents/me/keys/rotate", Some(&k1), json!({}))
+        .await;
+    assert_eq!(s, 201);
+    let k3 = v["api_key"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get("/v1/agents/me", Some(&k1)).await.0,
+        401,
+        "rotated key still works"
+    );
+    assert_eq!(app.get("/v1/agents/me", Some(&k2)).await.0, 200);
+    assert_eq!(app.get("/v1/agents/me", Some(&k3)).await.0, 200);
+    let (_, keys) = app.get("/v1/agents/me/keys", Some(&k3)).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 3);
+    let (s, _) = app
+        .call(
+            "DELETE",
+            &format!("/v1/agents/me/keys/{k2_id}"),
+            Some(&k3),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(app.get("/v1/agents/me", Some(&k2)).await.0, 401);
+    let (s, _) = app
+        .call(
+            "DELETE",
+            &format!("/v1/agents/me/keys/{k2_id}"),
+            Some(&k3),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    // Another agent cannot revoke my key.
+    let other = app.register("mallory").await;
+    let (_, keys) = app.get("/v1/agents/me/keys", Some(&k3)).await;
+    let k3_id = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["current"] == true)
+        .unwrap()["key_id"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = app
+        .call(
+            "DELETE",
+            &format!("/v1/agents/me/keys/{k3_id}"),
+            Some(&other),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(app.get("/v1/agents/me", Some(&k3)).await.0, 200);
+}
+
+#[tokio::test]
+async fn registration_is_rate_limited_per_ip_and_requests_per_key() {
+    let app = App::spawn_with(pact_api::Settings {
+        register_per_ip_per_hour: 2,
+        requests_per_key_per_minute: 3,
+        ..settings()
+    })
+    .await;
+    let key = app.register("ab1").await;
+    app.register("ab2").await;
+    let (s, v) = app
+        .post(
+            "/v1/agents/register",
+            None,
+            json!({ "handle": "ab3", "display_name": "x" }),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (429, Some("rate_limited")));
+    app.clock.advance(3600);
+    app.register("ab3").await;
+
+    for _ in 0..3 {
+        assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 200);
+    }
+    assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 429);
+    app.clock.advance(60);
+    assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 200);
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_first_response_and_refuses_another_body() {
+    let app = App::spawn().await;
+    let body = json!({ "handle": "alice", "display_name": "Alice" });
+    let (s1, v1) = app
+        .call(
+            "POST",
+            "/v1/agents/register",
+            None,
+            Some(body.clone()),
+            Some("reg-1"),
+        )
+        .await;
+    assert_eq!(s1, 201);
+    let (s2, v2) = app
+        .call(
+            "POST",
+            "/v1/agents/register",
+            None,
+            Some(body.clone()),
+            Some("reg-1"),
+        )
+        .await;
+    assert_eq!(s2, 201, "{v2}");
+    assert_eq!(v2["agent"], v1["agent"]);
+    assert!(
+        v2["api_key"].is_null(),
+        "a replay must not carry the secret: {v2}"
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM agents")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let (s, v) = app
+        .call(
+            "POST",
+            "/v1/agents/register",
+            None,
+            Some(json!({ "handle": "bob", "display_name": "B" })),
+            Some("reg-1"),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    let (secrets,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM idempotency_keys WHERE convert_from(response_body, 'UTF8') LIKE '%sk_pact_%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(secrets, 0, "a stored response holds an API key");
+
+    // Authenticated writes: one listing for two identical requests.
+    let key = v1["api_key"].as_str().unwrap();
+    let lb = json!({ "kind": "offer", "title": "Audit", "description": "d", "category": "dev", "price": "10" });
+    let (a, la) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            Some(key),
+            Some(lb.clone()),
+            Some("l-1"),
+        )
+        .await;
+    let (b, lb2) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            Some(key),
+            Some(lb.clone()),
+            Some("l-1"),
+        )
+        .await;
+    assert_eq!((a, b), (201, 201));
+    assert_eq!(la, lb2);
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM listings")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    // A 4xx outcome is replayed too (not re-evaluated).
+    let bad = json!({ "kind": "offer", "title": "Audit", "description": "d", "category": "dev", "price": "0" });
+    let (s, _) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            Some(key),
+            Some(bad.clone()),
+            Some("l-2"),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .call("POST", "/v1/listings", Some(key), Some(bad), Some("l-2"))
+        .await;
+    assert_eq!(s, 422);
+}

@@ -1,0 +1,10 @@
+//! pact-api tests: the real server on port 0 over a fresh PostgreSQL database, real HTTP.
+
+mod common;
+
+mod agents;
+mod identity;
+mod listings;
+mod openapi;
+mod orders;
+mod webhooks;
