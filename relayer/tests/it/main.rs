@@ -3,5 +3,6 @@
 mod common;
 mod faults;
 mod keeper;
+mod nonce;
 mod propagation;
 mod vectors;

@@ -1,0 +1,121 @@
+//! The nonce manager: a stuck transaction is replaced with fees bumped by at least 10% and no
+//! nonce gap; a sender killed mid-inclusion reconciles on restart and replaces its own stuck
+//! transaction.
+
+use alloy::{
+    primitives::{Address, Bytes, U256},
+    providers::{DynProvider, Provider},
+    sol_types::SolCall,
+};
+use pact_bindings::test_usdt::TestUSDT;
+use pact_relayer::tx::{FeePolicy, TxSender};
+use sqlx::PgPool;
+use std::{sync::Arc, time::Duration};
+
+async fn automine(p: &DynProvider, on: bool) -> eyre::Result<()> {
+    let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (on,)).await?;
+    Ok(())
+}
+
+async fn mine(p: &DynProvider) -> eyre::Result<()> {
+    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
+    Ok(())
+}
+
+fn approve(n: u64) -> Bytes {
+    TestUSDT::approveCall { spender: Address::with_last_byte(n as u8), value: U256::from(n) }.abi_encode().into()
+}
+
+async fn attempts(pool: &PgPool, nonce: i64) -> eyre::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT max_fee_per_gas::text, status FROM relayer_txs WHERE nonce = $1 ORDER BY id",
+    )
+    .bind(nonce)
+    .fetch_all(pool)
+    .await?)
+}
+
+fn policy() -> FeePolicy {
+    FeePolicy { bump_after: Duration::from_millis(300), bump_percent: 15, ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_transaction_is_bumped_at_least_10_percent_without_gaps() -> eyre::Result<()> {
+    let chain = pact_testkit::anvil(10)?;
+    let db = pact_testkit::TestDb::new().await?;
+    let pool = db.pool().await?;
+    pact_relayer::MIGRATOR.run(&pool).await?;
+    let p = chain.provider.clone();
+    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6).await?.address();
+    let key = chain.signer(3);
+    let sender = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), policy()).await?);
+
+    automine(&p, false).await?;
+    let s2 = sender.clone();
+    let pending = tokio::spawn(async move { s2.send(token, approve(1), "test").await });
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    mine(&p).await?;
+    let receipt = pending.await??;
+    assert!(receipt.status());
+    automine(&p, true).await?;
+
+    let rows = attempts(&pool, 0).await?;
+    assert!(rows.len() >= 3, "replaced at least twice: {rows:?}");
+    let fees: Vec<u128> = rows.iter().map(|(f, _)| f.parse().unwrap()).collect();
+    for w in fees.windows(2) {
+        assert!(w[1] * 100 >= w[0] * 110, "bump below 10%: {fees:?}");
+    }
+    assert_eq!(rows.iter().filter(|(_, s)| s == "mined").count(), 1);
+    assert_eq!(rows.last().unwrap().1, "mined", "the last replacement is the one mined");
+    assert_eq!(p.get_transaction_count(key.address()).await?, 1);
+
+    // The next transaction takes the next nonce: no gap.
+    let r = sender.send(token, approve(2), "test").await?;
+    assert!(r.status());
+    assert_eq!(p.get_transaction_count(key.address()).await?, 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sender_killed_mid_inclusion_reconciles_on_restart() -> eyre::Result<()> {
+    let chain = pact_testkit::anvil(10)?;
+    let db = pact_testkit::TestDb::new().await?;
+    let pool = db.pool().await?;
+    pact_relayer::MIGRATOR.run(&pool).await?;
+    let p = chain.provider.clone();
+    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6).await?.address();
+    let key = chain.signer(3);
+
+    automine(&p, false).await?;
+    let first = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), FeePolicy {
+        bump_after: Duration::from_secs(60),
+        ..policy()
+    })
+    .await?);
+    let f = first.clone();
+    let killed = tokio::spawn(async move { f.send(token, approve(1), "killed").await });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    killed.abort(); // the process "dies" with nonce 0 in the pool
+    drop(first);
+    let stuck = attempts(&pool, 0).await?;
+    assert_eq!(stuck.len(), 1);
+
+    // Restart: the next nonce comes from the chain (0), and the stored attempt is outbid.
+    let second = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), policy()).await?);
+    let s = second.clone();
+    let pending = tokio::spawn(async move { s.send(token, approve(2), "after restart").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    mine(&p).await?;
+    let receipt = pending.await??;
+    assert!(receipt.status());
+    automine(&p, true).await?;
+    let rows = attempts(&pool, 0).await?;
+    let old: u128 = rows[0].0.parse()?;
+    let new: u128 = rows[1].0.parse()?;
+    assert!(new * 100 >= old * 110, "restart outbids the stuck transaction: {rows:?}");
+    assert_eq!(p.get_transaction_count(key.address()).await?, 1, "exactly one of the two landed, no gap");
+    let t = TestUSDT::new(token, p.clone());
+    assert_eq!(t.allowance(key.address(), Address::with_last_byte(2)).call().await?, U256::from(2), "the replacement landed");
+    assert_eq!(t.allowance(key.address(), Address::with_last_byte(1)).call().await?, U256::ZERO, "the stuck one did not");
+    Ok(())
+}
