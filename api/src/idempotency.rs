@@ -76,7 +76,7 @@ async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiErro
     h.update(&bytes);
     let request_hash = h.finalize().to_vec();
 
-    let inserted = sqlx::query(
+    let mut inserted = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
     )
@@ -88,6 +88,24 @@ async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiErro
     .await?
     .rows_affected()
         == 1;
+
+    if !inserted {
+        // A first request that never finished (crash, dropped connection) is taken over after
+        // a minute.
+        inserted = sqlx::query(
+            "UPDATE idempotency_keys SET created_at = $4
+             WHERE scope = $1 AND key = $2 AND request_hash = $3 AND status_code IS NULL
+               AND created_at < $4 - 60",
+        )
+        .bind(&scope)
+        .bind(&key)
+        .bind(&request_hash)
+        .bind(st.now())
+        .execute(&st.pool)
+        .await?
+        .rows_affected()
+            == 1;
+    }
 
     if !inserted {
         let (stored_hash, status, body): (Vec<u8>, Option<i32>, Option<Vec<u8>>) = sqlx::query_as(

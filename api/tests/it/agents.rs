@@ -332,3 +332,53 @@ async fn idempotency_key_replays_the_first_response_and_refuses_another_body() {
         .await;
     assert_eq!(s, 422);
 }
+
+#[tokio::test]
+async fn an_unfinished_first_request_blocks_its_key_for_a_minute_then_is_taken_over() {
+    let app = App::spawn().await;
+    let body = json!({ "handle": "alice", "display_name": "Alice" });
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let mut h = Sha256::new();
+    h.update(b"POST /v1/agents/register\n");
+    h.update(&bytes);
+    sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('ip:127.0.0.1', 'stuck', $1, $2)")
+        .bind(h.finalize().to_vec())
+        .bind(T0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (s, v) = app
+        .call(
+            "POST",
+            "/v1/agents/register",
+            None,
+            Some(body.clone()),
+            Some("stuck"),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("idempotency_in_progress"))
+    );
+    app.clock.advance(61);
+    let (s, v) = app
+        .call(
+            "POST",
+            "/v1/agents/register",
+            None,
+            Some(body.clone()),
+            Some("stuck"),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = app
+        .call(
+            "POST",
+            "/v1/agents/register",
+            None,
+            Some(body),
+            Some("stuck"),
+        )
+        .await;
+    assert_eq!((s, v["api_key"].clone()), (201, serde_json::Value::Null));
+}

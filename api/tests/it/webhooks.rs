@@ -384,3 +384,45 @@ async fn private_targets_are_refused_unless_allowed() {
         .await;
     assert_eq!((s, v["agent"]["webhook_url"].clone()), (200, Value::Null));
 }
+
+#[tokio::test]
+async fn a_reorg_notice_rereads_the_replaced_blocks() {
+    let rx = receiver().await;
+    let app = App::spawn().await;
+    let (key, secret) = app.register_with("seller", Some(&rx.url)).await;
+    *rx.secret.lock().unwrap() = secret.unwrap();
+    let (_, addr) = app.bind_wallet(&key).await;
+    let id = format!("0x{}", "ef".repeat(32));
+    let buyer = alloy::primitives::Address::repeat_byte(4);
+    chain_order(&app.pool, &id, buyer, addr, "1000000", "ESCROWED", 5, None).await;
+    chain_event(&app.pool, &id, 5, 0, "OrderFunded", "ESCROWED").await;
+    indexer_commit(&app.pool, 5).await;
+    let got = rx.wait_for(1).await;
+    assert_eq!(
+        (
+            got[0]["data"]["block_number"].as_i64(),
+            got[0]["data"]["log_index"].as_i64()
+        ),
+        (Some(5), Some(0))
+    );
+
+    // Block 5 is replaced: the funding lands at another log index of the new block 5.
+    sqlx::query("DELETE FROM escrow_events WHERE block_number = 5")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    chain_event(&app.pool, &id, 5, 1, "OrderFunded", "ESCROWED").await;
+    sqlx::query("SELECT pg_notify('pact_chain', $1)")
+        .bind(json!({ "chain_id": CHAIN, "reorg": 4 }).to_string())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let got = rx.wait_for(2).await;
+    assert_eq!(
+        (
+            got[1]["data"]["block_number"].as_i64(),
+            got[1]["data"]["log_index"].as_i64()
+        ),
+        (Some(5), Some(1))
+    );
+}
