@@ -4,6 +4,7 @@ use crate::{
     IndexerError, IndexerResult,
     decode::{ContractKind, Contracts},
     follower::{Finality, FollowerConfig},
+    identity::IdentityKind,
 };
 use pact_bindings::Deployment;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -113,7 +114,7 @@ impl ChainSpec {
         let contracts = contracts_of(&dep);
         if contracts.is_empty() {
             return Err(IndexerError::Config(format!(
-                "{}: no indexable contract (token, escrow) in the deployment file",
+                "{}: no indexable contract (token, escrow, identity registries or Lites) in the deployment file",
                 self.deployment.display()
             )));
         }
@@ -141,6 +142,19 @@ pub fn contracts_of(dep: &Deployment) -> Contracts {
                     decimals: dep.token_decimals.unwrap_or(6),
                 },
             );
+        }
+    }
+    let identity = [
+        (dep.identity_registry, IdentityKind::IdentityRegistry),
+        (dep.did_registry, IdentityKind::DidRegistry),
+        (dep.stake_registry, IdentityKind::StakeRegistry),
+        (dep.identity_lite, IdentityKind::IdentityLite),
+        (dep.did_lite, IdentityKind::DidLite),
+        (dep.staking_lite, IdentityKind::StakingLite),
+    ];
+    for (address, kind) in identity {
+        if let Some(address) = address {
+            contracts.insert(address, ContractKind::Identity(kind));
         }
     }
     contracts

@@ -1,9 +1,14 @@
 //! Which contracts are indexed, and their logs decoded (through the `sol!` bindings) into the rows
 //! the store writes.
 
-use crate::{IndexerError, IndexerResult, abi::EventSet, escrow::EscrowEvent};
+use crate::{
+    IndexerError, IndexerResult,
+    abi::EventSet,
+    escrow::EscrowEvent,
+    identity::{IdentityEvent, IdentityKind},
+};
 use alloy::{
-    primitives::{Address, B256, U256},
+    primitives::{Address, B256, Bytes, U256},
     rpc::types::Log,
     sol_types::SolEvent,
 };
@@ -30,6 +35,8 @@ pub enum ContractKind {
         /// Its decimals.
         decimals: u8,
     },
+    /// An identity registry (home chain) or Lite (satellite).
+    Identity(IdentityKind),
 }
 
 /// The indexed contracts of one chain.
@@ -96,6 +103,8 @@ pub struct Batch {
     pub token_transfers: Vec<TokenTransfer>,
     /// Escrow events.
     pub escrow_events: Vec<EscrowEvent>,
+    /// Identity events.
+    pub identity_events: Vec<IdentityEvent>,
     /// Logs of indexed contracts that carry no event the indexer keeps (e.g. `Approval`).
     pub skipped: usize,
 }
@@ -103,7 +112,7 @@ pub struct Batch {
 impl Batch {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.token_transfers.len() + self.escrow_events.len()
+        self.token_transfers.len() + self.escrow_events.len() + self.identity_events.len()
     }
 
     /// True when the batch holds no row.
@@ -111,16 +120,26 @@ impl Batch {
         self.len() == 0
     }
 
-    /// Decodes `logs` (of one range, in chain order) into rows.
-    pub fn decode(contracts: &Contracts, logs: &[Log]) -> IndexerResult<Self> {
+    /// Decodes `logs` (of one range, in chain order) into rows. `inputs` holds the calldata of
+    /// the transactions that applied Lite batches (see [`lite_batch_txs`]).
+    pub fn decode(
+        contracts: &Contracts,
+        logs: &[Log],
+        inputs: &HashMap<B256, Bytes>,
+    ) -> IndexerResult<Self> {
         let mut batch = Self::default();
         for log in logs {
-            batch.push(contracts, log)?;
+            batch.push(contracts, log, inputs)?;
         }
         Ok(batch)
     }
 
-    fn push(&mut self, contracts: &Contracts, log: &Log) -> IndexerResult<()> {
+    fn push(
+        &mut self,
+        contracts: &Contracts,
+        log: &Log,
+        inputs: &HashMap<B256, Bytes>,
+    ) -> IndexerResult<()> {
         let Some(kind) = contracts.kinds.get(&log.address()) else {
             return Err(IndexerError::Inconsistent(format!(
                 "log of unrequested contract {}",
@@ -167,7 +186,34 @@ impl Batch {
                 }
                 None => self.skipped += 1,
             },
+            ContractKind::Identity(kind) => match kind.events().decode(log.data())? {
+                Some(decoded) => {
+                    let ts = log.block_timestamp.ok_or_else(|| {
+                        IndexerError::Inconsistent(format!(
+                            "identity log in block {} without timestamp",
+                            meta.block_number
+                        ))
+                    })?;
+                    let input = inputs.get(&meta.tx_hash);
+                    self.identity_events
+                        .push(IdentityEvent::new(meta, ts, *kind, decoded, input)?);
+                }
+                None => self.skipped += 1,
+            },
         }
         Ok(())
     }
+}
+
+/// Transactions whose calldata the decoder needs: those that emitted a Lite's `BatchApplied`.
+pub fn lite_batch_txs(contracts: &Contracts, logs: &[Log]) -> Vec<B256> {
+    let topic = pact_bindings::staking_lite::StakingLite::BatchApplied::SIGNATURE_HASH;
+    let mut txs: Vec<B256> = logs
+        .iter()
+        .filter(|l| l.topic0() == Some(&topic))
+        .filter(|l| matches!(contracts.kind(&l.address()), Some(ContractKind::Identity(k)) if k.is_lite()))
+        .filter_map(|l| l.transaction_hash)
+        .collect();
+    txs.dedup();
+    txs
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     IndexerError, IndexerResult,
-    decode::{Batch, Contracts},
+    decode::{Batch, Contracts, lite_batch_txs},
     metrics::ChainMetrics,
     rpc::{Head, LogsError, RangeSizer, Rpc},
     store::{Cursor, Store},
@@ -278,7 +278,11 @@ impl Follower {
                 .rpc
                 .logs_at_hash(self.cfg.contracts.addresses(), head.hash)
                 .await?;
-            let batch = Batch::decode(&self.cfg.contracts, &logs)?;
+            let inputs = self
+                .rpc
+                .inputs(&lite_batch_txs(&self.cfg.contracts, &logs))
+                .await?;
+            let batch = Batch::decode(&self.cfg.contracts, &logs, &inputs)?;
             let to = Cursor {
                 number: n,
                 hash: head.hash,
@@ -404,7 +408,8 @@ async fn fetch_range(rpc: Rpc, contracts: Contracts, from: u64, to: u64) -> Inde
             log.block_timestamp = Some(ts);
         }
     }
-    let batch = Batch::decode(&contracts, &logs)?;
+    let inputs = rpc.inputs(&lite_batch_txs(&contracts, &logs)).await?;
+    let batch = Batch::decode(&contracts, &logs, &inputs)?;
     Ok(Fetched {
         batch,
         end,

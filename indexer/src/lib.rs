@@ -19,6 +19,7 @@ pub mod error;
 pub mod escrow;
 pub mod escrow_store;
 pub mod follower;
+pub mod identity;
 pub mod metrics;
 pub mod rpc;
 pub mod store;

@@ -5,7 +5,7 @@
 use crate::{IndexerError, IndexerResult, metrics::ChainMetrics};
 use alloy::{
     eips::BlockNumberOrTag,
-    primitives::{Address, B256},
+    primitives::{Address, B256, Bytes},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::{
         client::RpcClient,
@@ -204,6 +204,26 @@ impl Rpc {
                 }
             }
         }
+    }
+
+    /// The calldata of each transaction in `txs`.
+    pub async fn inputs(
+        &self,
+        txs: &[B256],
+    ) -> IndexerResult<std::collections::HashMap<B256, Bytes>> {
+        let mut out = std::collections::HashMap::with_capacity(txs.len());
+        for hash in txs {
+            let tx = self
+                .retry("eth_getTransactionByHash", || {
+                    self.provider.get_transaction_by_hash(*hash).into_future()
+                })
+                .await?
+                .ok_or_else(|| {
+                    IndexerError::Inconsistent(format!("transaction {hash} not found"))
+                })?;
+            out.insert(*hash, alloy::consensus::Transaction::input(&tx).clone());
+        }
+        Ok(out)
     }
 
     /// Logs of `addresses` in the block with hash `hash` (consistent with that exact block).

@@ -107,6 +107,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         write_rows(&mut tx, chain_id, batch).await?;
         escrow_store::write(&mut tx, chain_id, &batch.escrow_events, contracts).await?;
+        crate::identity::write(&mut tx, chain_id, &batch.identity_events).await?;
         if !blocks.is_empty() {
             let numbers: Vec<i64> = blocks.iter().map(|b| b.number as i64).collect();
             let hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
@@ -158,6 +159,7 @@ impl Store {
         let above = fork.map_or(-1, |f| f.number as i64);
         let mut tx = self.pool.begin().await?;
         escrow_store::rewind(&mut tx, chain_id, above, contracts).await?;
+        crate::identity::rewind(&mut tx, chain_id, above).await?;
         for table in EVENT_TABLES {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
@@ -196,7 +198,7 @@ impl Store {
 }
 
 /// Tables holding one row per event, keyed by `(chain_id, block_number, log_index)`.
-pub const EVENT_TABLES: &[&str] = &["token_transfers", "escrow_events"];
+pub const EVENT_TABLES: &[&str] = &["token_transfers", "escrow_events", "identity_events"];
 
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,

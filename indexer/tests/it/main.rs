@@ -6,4 +6,5 @@ mod backfill;
 mod crash;
 mod escrow;
 mod faults;
+mod identity;
 mod reorg;
