@@ -77,7 +77,6 @@ macro_rules! send {
     }};
 }
 
-
 /// Pads a short string into a bytes32 word.
 pub fn word(s: &str) -> B256 {
     let mut w = [0u8; 32];
@@ -89,29 +88,45 @@ impl Stack {
     /// Deploys everything; no daemon runs yet.
     pub async fn new(params: PlanParams, confirmations: u64) -> Result<Self> {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
             .with_test_writer()
             .try_init();
         let home = pact_testkit::anvil(HOME)?;
         let sat = pact_testkit::anvil(SAT)?;
         let db = TestDb::new().await?;
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(24).connect(&db.url).await?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(24)
+            .connect(&db.url)
+            .await?;
         pact_relayer::MIGRATOR.run(&pool).await?;
 
         let admin = home.signer(0).address();
         let hp = home.provider.clone();
         let identity_registry = *IdentityRegistry::deploy(hp.clone(), admin).await?.address();
         let did_registry = *DIDRegistry::deploy(hp.clone()).await?.address();
-        let token = *TestUSDT::deploy(hp.clone(), "Tether".into(), "USDT".into(), 6).await?.address();
+        let token = *TestUSDT::deploy(hp.clone(), "Tether".into(), "USDT".into(), 6)
+            .await?
+            .address();
         let stake_registry =
-            *StakeRegistry::deploy(hp.clone(), token, identity_registry, 3600, admin).await?.address();
+            *StakeRegistry::deploy(hp.clone(), token, identity_registry, 3600, admin)
+                .await?
+                .address();
         let start_block = 1;
 
         let signers: Vec<Address> = SIGNER_ACCOUNTS.map(|i| sat.signer(i).address()).collect();
         let sp = sat.provider.clone();
-        let identity_lite = *IdentityLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4).await?.address();
-        let did_lite = *DIDLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4).await?.address();
-        let staking_lite = *StakingLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4).await?.address();
+        let identity_lite = *IdentityLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4)
+            .await?
+            .address();
+        let did_lite = *DIDLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4)
+            .await?
+            .address();
+        let staking_lite = *StakingLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4)
+            .await?
+            .address();
         let home_providers = (0..10).map(|i| home.provider_for(i)).collect();
         Ok(Self {
             home,
@@ -187,7 +202,12 @@ impl Stack {
 
     /// Starts daemon `i` (0..6).
     pub fn start_signer(&mut self, i: usize) {
-        let (pool, key, cfg, targets) = (self.pool.clone(), self.signer_key(i), self.signer_config(), self.targets());
+        let (pool, key, cfg, targets) = (
+            self.pool.clone(),
+            self.signer_key(i),
+            self.signer_config(),
+            self.targets(),
+        );
         self.signers[i] = Some(tokio::spawn(async move {
             if let Err(e) = signer::run(pool, key, cfg, targets).await {
                 tracing::error!(error = %e, "signer exited");
@@ -210,12 +230,24 @@ impl Stack {
     /// Starts a relayer sending from satellite account `account`.
     pub async fn start_relayer_as(&mut self, account: usize, policy: FeePolicy) -> Result<()> {
         let sender = Arc::new(
-            TxSender::new(self.sat.provider.clone(), self.sat.signer(account), self.pool.clone(), policy).await?,
+            TxSender::new(
+                self.sat.provider.clone(),
+                self.sat.signer(account),
+                self.pool.clone(),
+                policy,
+            )
+            .await?,
         );
         for kind in LiteKind::ALL {
             let r = Relayer::new(
                 self.pool.clone(),
-                RelayTarget { kind, chain_id: SAT, lite: self.lite(kind), provider: self.sat.provider.clone(), sender: sender.clone() },
+                RelayTarget {
+                    kind,
+                    chain_id: SAT,
+                    lite: self.lite(kind),
+                    provider: self.sat.provider.clone(),
+                    sender: sender.clone(),
+                },
             );
             self.relayers.push(tokio::spawn(async move {
                 let _ = r.run(Duration::from_millis(40)).await;
@@ -227,32 +259,53 @@ impl Stack {
 
     /// Mines `n` home blocks.
     pub async fn mine_home(&self, n: u64) -> Result<()> {
-        let _: serde_json::Value = self.home.provider.raw_request("anvil_mine".into(), (U256::from(n),)).await?;
+        let _: serde_json::Value = self
+            .home
+            .provider
+            .raw_request("anvil_mine".into(), (U256::from(n),))
+            .await?;
         Ok(())
     }
 
     /// Mines enough home blocks for everything so far to become final and fall in a closed epoch.
     pub async fn finalize_home(&self) -> Result<u64> {
         let head = self.home.provider.get_block_number().await?;
-        self.mine_home(self.params.epoch_blocks + self.confirmations + 1).await?;
+        self.mine_home(self.params.epoch_blocks + self.confirmations + 1)
+            .await?;
         Ok(head)
     }
 
     /// The Lite's watermark.
-    pub async fn watermark(&self, kind: LiteKind) -> Result<pact_bindings::staking_lite::ILiteBase::Watermark> {
-        Ok(StakingLite::new(self.lite(kind), self.sat.provider.clone()).watermark().call().await?)
+    pub async fn watermark(
+        &self,
+        kind: LiteKind,
+    ) -> Result<pact_bindings::staking_lite::ILiteBase::Watermark> {
+        Ok(StakingLite::new(self.lite(kind), self.sat.provider.clone())
+            .watermark()
+            .call()
+            .await?)
     }
 
     /// Waits until `kind`'s Lite covers home block `block`.
-    pub async fn wait_covered(&self, kind: LiteKind, block: u64, timeout: Duration) -> Result<Duration> {
+    pub async fn wait_covered(
+        &self,
+        kind: LiteKind,
+        block: u64,
+        timeout: Duration,
+    ) -> Result<Duration> {
         let t0 = Instant::now();
         loop {
             let wm = self.watermark(kind).await?;
-            if wm.lastCursor >= pact_relayer::batch::cursor(block, pact_relayer::batch::WHOLE_BLOCK) {
+            if wm.lastCursor >= pact_relayer::batch::cursor(block, pact_relayer::batch::WHOLE_BLOCK)
+            {
                 return Ok(t0.elapsed());
             }
             if t0.elapsed() > timeout {
-                return Err(eyre!("{kind:?} Lite stuck at cursor block {} (seq {}), want {block}", wm.lastCursor >> 32, wm.lastSequence));
+                return Err(eyre!(
+                    "{kind:?} Lite stuck at cursor block {} (seq {}), want {block}",
+                    wm.lastCursor >> 32,
+                    wm.lastSequence
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -264,11 +317,19 @@ impl Stack {
     pub async fn did_set(&self, i: usize, name: B256, value: &[u8]) -> Result<TransactionReceipt> {
         let p = self.hp(i);
         let reg = DIDRegistry::new(self.did_registry, p.clone());
-        Ok(send!(p, reg.setAttribute(name, Bytes::copy_from_slice(value), 1_000_000)))
+        Ok(send!(
+            p,
+            reg.setAttribute(name, Bytes::copy_from_slice(value), 1_000_000)
+        ))
     }
 
     /// Registers an identity owned by account `owner` with a fresh wallet; returns (id, wallet key).
-    pub async fn register(&self, owner: usize, salt: &str, entity_type: u8) -> Result<(B256, PrivateKeySigner)> {
+    pub async fn register(
+        &self,
+        owner: usize,
+        salt: &str,
+        entity_type: u8,
+    ) -> Result<(B256, PrivateKeySigner)> {
         let p = self.hp(owner);
         let reg = IdentityRegistry::new(self.identity_registry, p.clone());
         let wallet = PrivateKeySigner::random();
@@ -276,9 +337,22 @@ impl Stack {
         let salt = keccak256(salt);
         let id = reg.computeId(owner_addr, salt).call().await?;
         let deadline = U256::from(u64::MAX);
-        let digest = reg.walletBindingDigest(id, owner_addr, wallet.address(), U256::ZERO, deadline).call().await?;
+        let digest = reg
+            .walletBindingDigest(id, owner_addr, wallet.address(), U256::ZERO, deadline)
+            .call()
+            .await?;
         let sig = wallet.sign_hash_sync(&digest)?;
-        send!(p, reg.register(salt, entity_type, wallet.address(), B256::ZERO, deadline, Bytes::from(sig.as_bytes().to_vec())));
+        send!(
+            p,
+            reg.register(
+                salt,
+                entity_type,
+                wallet.address(),
+                B256::ZERO,
+                deadline,
+                Bytes::from(sig.as_bytes().to_vec())
+            )
+        );
         Ok((id, wallet))
     }
 
@@ -289,16 +363,30 @@ impl Stack {
         let wallet = PrivateKeySigner::random();
         let owner_addr = self.home.signer(owner).address();
         let deadline = U256::from(u64::MAX);
-        let digest = reg.walletBindingDigest(id, owner_addr, wallet.address(), U256::ZERO, deadline).call().await?;
+        let digest = reg
+            .walletBindingDigest(id, owner_addr, wallet.address(), U256::ZERO, deadline)
+            .call()
+            .await?;
         let sig = wallet.sign_hash_sync(&digest)?;
-        send!(p, reg.setWallet(id, wallet.address(), deadline, Bytes::from(sig.as_bytes().to_vec())));
+        send!(
+            p,
+            reg.setWallet(
+                id,
+                wallet.address(),
+                deadline,
+                Bytes::from(sig.as_bytes().to_vec())
+            )
+        );
         Ok(wallet)
     }
 
     /// Suspends `id` (registry admin).
     pub async fn suspend(&self, id: B256) -> Result<()> {
         let p = self.hp(0);
-        send!(p, IdentityRegistry::new(self.identity_registry, p.clone()).suspend(id));
+        send!(
+            p,
+            IdentityRegistry::new(self.identity_registry, p.clone()).suspend(id)
+        );
         Ok(())
     }
 
@@ -306,10 +394,20 @@ impl Stack {
     pub async fn bond(&self, owner: usize, id: B256, amount: u64) -> Result<()> {
         let p0 = self.hp(0);
         let owner_addr = self.home.signer(owner).address();
-        send!(p0, TestUSDT::new(self.token, p0.clone()).mint(owner_addr, U256::from(amount)));
+        send!(
+            p0,
+            TestUSDT::new(self.token, p0.clone()).mint(owner_addr, U256::from(amount))
+        );
         let p = self.hp(owner);
-        send!(p, TestUSDT::new(self.token, p.clone()).approve(self.stake_registry, U256::from(amount)));
-        send!(p, StakeRegistry::new(self.stake_registry, p.clone()).bond(id, alloy::primitives::Uint::from(amount)));
+        send!(
+            p,
+            TestUSDT::new(self.token, p.clone()).approve(self.stake_registry, U256::from(amount))
+        );
+        send!(
+            p,
+            StakeRegistry::new(self.stake_registry, p.clone())
+                .bond(id, alloy::primitives::Uint::from(amount))
+        );
         Ok(())
     }
 
@@ -323,7 +421,9 @@ impl Stack {
             let h = home.attribute(*did, *name).call().await?;
             let l = lite.attributeState(*did, *name).call().await?;
             eyre::ensure!(
-                (h.value, h.validTo, h.valueInfo, h.removed) == (l.value, l.validTo, l.valueInfo, l.removed) && l.cursor != 0,
+                (h.value, h.validTo, h.valueInfo, h.removed)
+                    == (l.value, l.validTo, l.valueInfo, l.removed)
+                    && l.cursor != 0,
                 "DID {did} {name}: home {h:?} lite {l:?}"
             );
         }
@@ -338,7 +438,8 @@ impl Stack {
             let h = home.identityOf(*id).call().await?;
             let l = lite.identity(*id).call().await?;
             eyre::ensure!(
-                (h.owner, h.wallet, h.entityType, h.status) == (l.owner, l.wallet, l.entityType, l.status),
+                (h.owner, h.wallet, h.entityType, h.status)
+                    == (l.owner, l.wallet, l.entityType, l.status),
                 "identity {id}: home {h:?} lite {l:?}"
             );
         }
@@ -352,7 +453,10 @@ impl Stack {
         for id in ids {
             let h = home.bondOf(*id).call().await?;
             let l = lite.bondOf(*id).call().await?;
-            eyre::ensure!((h.amount, h.unbonding) == (l.amount, l.unbonding), "bond {id}: home {h:?} lite {l:?}");
+            eyre::ensure!(
+                (h.amount, h.unbonding) == (l.amount, l.unbonding),
+                "bond {id}: home {h:?} lite {l:?}"
+            );
         }
         Ok(())
     }

@@ -14,15 +14,28 @@ use pact_relayer::{
 use std::time::Duration;
 
 fn params() -> PlanParams {
-    PlanParams { epoch_blocks: 1, heartbeat_blocks: 0, max_updates: 100, scan_blocks: 10_000 }
+    PlanParams {
+        epoch_blocks: 1,
+        heartbeat_blocks: 0,
+        max_updates: 100,
+        scan_blocks: 10_000,
+    }
 }
 
 fn policy() -> FeePolicy {
-    FeePolicy { bump_after: Duration::from_secs(2), ..Default::default() }
+    FeePolicy {
+        bump_after: Duration::from_secs(2),
+        ..Default::default()
+    }
 }
 
 async fn alerts(s: &Stack, kind: &str) -> eyre::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM relayer_alerts WHERE kind = $1").bind(kind).fetch_one(&s.pool).await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM relayer_alerts WHERE kind = $1")
+            .bind(kind)
+            .fetch_one(&s.pool)
+            .await?,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -38,12 +51,23 @@ async fn two_daemons_down_progresses_three_down_stalls_then_recovers() -> eyre::
     s.stop_signer(1);
     let r = s.did_set(2, word("a"), b"one").await?;
     s.finalize_home().await?;
-    s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_secs(30)).await?;
+    s.wait_covered(
+        LiteKind::Did,
+        r.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
 
     s.stop_signer(2);
     let r = s.did_set(2, word("b"), b"two").await?;
     s.finalize_home().await?;
-    let stalled = s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_millis(2500)).await;
+    let stalled = s
+        .wait_covered(
+            LiteKind::Did,
+            r.block_number.unwrap(),
+            Duration::from_millis(2500),
+        )
+        .await;
     assert!(stalled.is_err(), "three daemons down must stall");
     let wm = s.watermark(LiteKind::Did).await?;
     let signed: i64 = sqlx::query_scalar(
@@ -56,8 +80,14 @@ async fn two_daemons_down_progresses_three_down_stalls_then_recovers() -> eyre::
     assert_eq!(signed, 3, "the three live daemons signed the stalled batch");
 
     s.start_signer(2);
-    s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_secs(30)).await?;
-    s.assert_did_equal(&[(me, word("a")), (me, word("b"))]).await?;
+    s.wait_covered(
+        LiteKind::Did,
+        r.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    s.assert_did_equal(&[(me, word("a")), (me, word("b"))])
+        .await?;
     Ok(())
 }
 
@@ -71,7 +101,10 @@ async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre:
     let me = s.home.signer(2).address();
     let r = s.did_set(2, word("a"), b"honest").await?;
     s.finalize_home().await?;
-    let id = LiteId { chain_id: crate::common::SAT, lite: s.did_lite };
+    let id = LiteId {
+        chain_id: crate::common::SAT,
+        lite: s.did_lite,
+    };
     // Wait for the three honest signatures.
     let honest = loop {
         let rows = store::signatures_for(&s.pool, id, 1, 1).await?;
@@ -89,7 +122,10 @@ async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre:
         honest.header.to_cursor,
         honest.header.home_timestamp,
         &[Update::SetAttribute {
-            cursor: pact_relayer::batch::cursor(r.block_number.unwrap(), r.logs()[0].log_index.unwrap()),
+            cursor: pact_relayer::batch::cursor(
+                r.block_number.unwrap(),
+                r.logs()[0].log_index.unwrap(),
+            ),
             did: me,
             name: word("a"),
             value: word("evil"),
@@ -98,11 +134,18 @@ async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre:
         }],
     );
     let key3 = s.signer_key(3);
-    let d = tampered.header.digest(LiteKind::Did, crate::common::SAT, s.did_lite);
-    store::sign_once(&s.pool, id, &tampered, d, key3.address(), || sign_digest(&key3, d)).await?;
+    let d = tampered
+        .header
+        .digest(LiteKind::Did, crate::common::SAT, s.did_lite);
+    store::sign_once(&s.pool, id, &tampered, d, key3.address(), || {
+        sign_digest(&key3, d)
+    })
+    .await?;
     // Daemon 4's row claims the honest digest but its signature is forged (one bit flipped).
     let key4 = s.signer_key(4);
-    let hd = honest.header.digest(LiteKind::Did, crate::common::SAT, s.did_lite);
+    let hd = honest
+        .header
+        .digest(LiteKind::Did, crate::common::SAT, s.did_lite);
     let mut forged = sign_digest(&key4, hd)?;
     forged[10] ^= 1;
     sqlx::query(
@@ -117,19 +160,38 @@ async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre:
     .await?;
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(s.watermark(LiteKind::Did).await?.lastSequence, 0, "3 honest + 1 tampered + 1 forged is no quorum");
+    assert_eq!(
+        s.watermark(LiteKind::Did).await?.lastSequence,
+        0,
+        "3 honest + 1 tampered + 1 forged is no quorum"
+    );
     assert!(alerts(&s, "conflicting_digests").await? >= 1);
     assert!(alerts(&s, "invalid_signature").await? >= 1);
 
     // Daemon 3's guard now refuses to sign the honest digest for the same sequence, and its
     // daemon loop signs nothing new.
-    let err = store::sign_once(&s.pool, id, &honest, hd, key3.address(), || sign_digest(&key3, hd)).await.unwrap_err();
-    assert!(matches!(err, RelayerError::Equivocation { sequence: 1, .. }), "{err}");
-    assert_eq!(signer::step(&s.pool, &key3, &s.signer_config(), &s.targets()[1]).await?, 0);
+    let err = store::sign_once(&s.pool, id, &honest, hd, key3.address(), || {
+        sign_digest(&key3, hd)
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, RelayerError::Equivocation { sequence: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        signer::step(&s.pool, &key3, &s.signer_config(), &s.targets()[1]).await?,
+        0
+    );
 
     // A fourth honest daemon completes the quorum.
     s.start_signer(5);
-    s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_secs(30)).await?;
+    s.wait_covered(
+        LiteKind::Did,
+        r.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
     s.assert_did_equal(&[(me, word("a"))]).await?;
     Ok(())
 }
@@ -142,23 +204,51 @@ async fn home_reorg_below_finality_is_never_signed() -> eyre::Result<()> {
     }
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
-    let snap: alloy::primitives::U256 = s.home.provider.raw_request("evm_snapshot".into(), ()).await?;
+    let snap: alloy::primitives::U256 = s
+        .home
+        .provider
+        .raw_request("evm_snapshot".into(), ())
+        .await?;
     s.did_set(2, word("reorged"), b"gone").await?;
     s.mine_home(1).await?; // depth 2 < 3 confirmations
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let reverted: bool = s.home.provider.raw_request("evm_revert".into(), (snap,)).await?;
+    let reverted: bool = s
+        .home
+        .provider
+        .raw_request("evm_revert".into(), (snap,))
+        .await?;
     assert!(reverted);
-    let _: serde_json::Value = s.home.provider.raw_request("anvil_dropAllTransactions".into(), ()).await?;
+    let _: serde_json::Value = s
+        .home
+        .provider
+        .raw_request("anvil_dropAllTransactions".into(), ())
+        .await?;
     let r = s.did_set(3, word("canonical"), b"kept").await?;
     s.finalize_home().await?;
-    s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_secs(30)).await?;
-    s.assert_did_equal(&[(s.home.signer(3).address(), word("canonical"))]).await?;
+    s.wait_covered(
+        LiteKind::Did,
+        r.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    s.assert_did_equal(&[(s.home.signer(3).address(), word("canonical"))])
+        .await?;
     let lite = DIDLite::new(s.did_lite, s.sat.provider.clone());
-    assert_eq!(lite.attributeState(me, word("reorged")).call().await?.cursor, 0);
-    let packed: Vec<Vec<u8>> = sqlx::query_scalar("SELECT packed_updates FROM relayer_batches").fetch_all(&s.pool).await?;
+    assert_eq!(
+        lite.attributeState(me, word("reorged"))
+            .call()
+            .await?
+            .cursor,
+        0
+    );
+    let packed: Vec<Vec<u8>> = sqlx::query_scalar("SELECT packed_updates FROM relayer_batches")
+        .fetch_all(&s.pool)
+        .await?;
     let needle = word("reorged");
     assert!(
-        packed.iter().all(|p| !p.windows(32).any(|w| w == needle.as_slice())),
+        packed
+            .iter()
+            .all(|p| !p.windows(32).any(|w| w == needle.as_slice())),
         "a reorged event was signed"
     );
     Ok(())
@@ -181,11 +271,17 @@ async fn two_relayers_at_once_both_succeed() -> eyre::Result<()> {
         last = r.block_number.unwrap();
     }
     s.finalize_home().await?;
-    s.wait_covered(LiteKind::Did, last, Duration::from_secs(60)).await?;
-    s.assert_did_equal(&keys).await?;
-    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM relayer_alerts WHERE kind = 'simulation_reverted'")
-        .fetch_one(&s.pool)
+    s.wait_covered(LiteKind::Did, last, Duration::from_secs(60))
         .await?;
-    assert_eq!(failed, 0, "a sequence landed by the other relayer counts as success");
+    s.assert_did_equal(&keys).await?;
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM relayer_alerts WHERE kind = 'simulation_reverted'",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    assert_eq!(
+        failed, 0,
+        "a sequence landed by the other relayer counts as success"
+    );
     Ok(())
 }

@@ -23,7 +23,9 @@ use std::{sync::Arc, time::Duration};
 const DAY: u64 = 86_400;
 
 async fn warp(p: &alloy::providers::DynProvider, secs: u64) -> eyre::Result<()> {
-    let _: serde_json::Value = p.raw_request("evm_increaseTime".into(), (U256::from(secs),)).await?;
+    let _: serde_json::Value = p
+        .raw_request("evm_increaseTime".into(), (U256::from(secs),))
+        .await?;
     let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
     Ok(())
 }
@@ -43,37 +45,89 @@ async fn keeper_completes_orders_at_72h_and_144h_in_batches() -> eyre::Result<()
     pact_relayer::MIGRATOR.run(&pool).await?;
     let p0 = chain.provider.clone();
     let owner = chain.signer(0).address();
-    let token = *TestUSDT::deploy(p0.clone(), "Tether".into(), "USDT".into(), 6).await?.address();
-    let cfg = Config { feeBps: 100, reviewWindow: (3 * DAY) as u32, arbiterWindow: (7 * DAY) as u32, defaultSellerBps: 5_000 };
-    let escrow = *PactEscrow::deploy(p0.clone(), token, owner, owner, owner, 500, cfg).await?.address();
+    let token = *TestUSDT::deploy(p0.clone(), "Tether".into(), "USDT".into(), 6)
+        .await?
+        .address();
+    let cfg = Config {
+        feeBps: 100,
+        reviewWindow: (3 * DAY) as u32,
+        arbiterWindow: (7 * DAY) as u32,
+        defaultSellerBps: 5_000,
+    };
+    let escrow = *PactEscrow::deploy(p0.clone(), token, owner, owner, owner, 500, cfg)
+        .await?
+        .address();
     let deploy_block = p0.get_block_number().await?;
 
     let (buyer, seller) = (chain.provider_for(1), chain.provider_for(2));
     let seller_addr = chain.signer(2).address();
     let amount = U256::from(1_000_000u64);
-    send!(p0, TestUSDT::new(token, p0.clone()).mint(chain.signer(1).address(), amount * U256::from(10)));
-    send!(buyer, TestUSDT::new(token, buyer.clone()).approve(escrow, amount * U256::from(10)));
-    let now = p0.get_block_by_number(Default::default()).await?.unwrap().header.timestamp;
+    send!(
+        p0,
+        TestUSDT::new(token, p0.clone()).mint(chain.signer(1).address(), amount * U256::from(10))
+    );
+    send!(
+        buyer,
+        TestUSDT::new(token, buyer.clone()).approve(escrow, amount * U256::from(10))
+    );
+    let now = p0
+        .get_block_by_number(Default::default())
+        .await?
+        .unwrap()
+        .header
+        .timestamp;
     let ids: Vec<B256> = (0..10).map(|k| keccak256(format!("order-{k}"))).collect();
     for id in &ids {
-        send!(buyer, PactEscrow::new(escrow, buyer.clone()).fund(*id, seller_addr, amount, now + 30 * DAY, B256::ZERO));
+        send!(
+            buyer,
+            PactEscrow::new(escrow, buyer.clone()).fund(
+                *id,
+                seller_addr,
+                amount,
+                now + 30 * DAY,
+                B256::ZERO
+            )
+        );
     }
     for id in &ids {
-        send!(seller, PactEscrow::new(escrow, seller.clone()).submitProof(*id, B256::ZERO, "ipfs://proof".into()));
+        send!(
+            seller,
+            PactEscrow::new(escrow, seller.clone()).submitProof(
+                *id,
+                B256::ZERO,
+                "ipfs://proof".into()
+            )
+        );
     }
 
     // The buyer starts the review at once on the first five orders.
     for id in &ids[..5] {
-        send!(buyer, PactEscrow::new(escrow, buyer.clone()).startReview(*id));
+        send!(
+            buyer,
+            PactEscrow::new(escrow, buyer.clone()).startReview(*id)
+        );
     }
-    let sender = Arc::new(TxSender::new(p0.clone(), chain.signer(3), pool.clone(), FeePolicy::default()).await?);
-    let keeper = Keeper::new(pool.clone(), p0.clone(), sender, KeeperConfig {
-        escrow,
-        start_block: deploy_block,
-        batch_size: 4,
-        scan_blocks: 1_000,
-        poll: Duration::from_millis(50),
-    });
+    let sender = Arc::new(
+        TxSender::new(
+            p0.clone(),
+            chain.signer(3),
+            pool.clone(),
+            FeePolicy::default(),
+        )
+        .await?,
+    );
+    let keeper = Keeper::new(
+        pool.clone(),
+        p0.clone(),
+        sender,
+        KeeperConfig {
+            escrow,
+            start_block: deploy_block,
+            batch_size: 4,
+            scan_blocks: 1_000,
+            poll: Duration::from_millis(50),
+        },
+    );
     assert_eq!(keeper.pass().await?.due, 0);
 
     let completed = |from: u64| {
@@ -109,11 +163,20 @@ async fn keeper_completes_orders_at_72h_and_144h_in_batches() -> eyre::Result<()
     assert_eq!((pass.due, pass.transactions, pass.advanced), (5, 2, 5));
     assert_eq!(completed(0).await?, 10);
     for id in &ids {
-        assert_eq!(PactEscrow::new(escrow, p0.clone()).getOrder(*id).call().await?.state, 5);
+        assert_eq!(
+            PactEscrow::new(escrow, p0.clone())
+                .getOrder(*id)
+                .call()
+                .await?
+                .state,
+            5
+        );
     }
     // Terminal orders are dropped from the keeper's set.
     keeper.pass().await?;
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM relayer_keeper_orders WHERE NOT done").fetch_one(&pool).await?;
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM relayer_keeper_orders WHERE NOT done")
+        .fetch_one(&pool)
+        .await?;
     assert_eq!(open, 0);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Integration tests of pact-relayer: one binary, one module per area.
 
+mod bench;
 mod common;
 mod faults;
 mod keeper;

@@ -23,7 +23,12 @@ async fn mine(p: &DynProvider) -> eyre::Result<()> {
 }
 
 fn approve(n: u64) -> Bytes {
-    TestUSDT::approveCall { spender: Address::with_last_byte(n as u8), value: U256::from(n) }.abi_encode().into()
+    TestUSDT::approveCall {
+        spender: Address::with_last_byte(n as u8),
+        value: U256::from(n),
+    }
+    .abi_encode()
+    .into()
 }
 
 async fn attempts(pool: &PgPool, nonce: i64) -> eyre::Result<Vec<(String, String)>> {
@@ -36,7 +41,11 @@ async fn attempts(pool: &PgPool, nonce: i64) -> eyre::Result<Vec<(String, String
 }
 
 fn policy() -> FeePolicy {
-    FeePolicy { bump_after: Duration::from_millis(300), bump_percent: 15, ..Default::default() }
+    FeePolicy {
+        bump_after: Duration::from_millis(300),
+        bump_percent: 15,
+        ..Default::default()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,7 +55,9 @@ async fn stuck_transaction_is_bumped_at_least_10_percent_without_gaps() -> eyre:
     let pool = db.pool().await?;
     pact_relayer::MIGRATOR.run(&pool).await?;
     let p = chain.provider.clone();
-    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6).await?.address();
+    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
+        .await?
+        .address();
     let key = chain.signer(3);
     let sender = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), policy()).await?);
 
@@ -66,7 +77,11 @@ async fn stuck_transaction_is_bumped_at_least_10_percent_without_gaps() -> eyre:
         assert!(w[1] * 100 >= w[0] * 110, "bump below 10%: {fees:?}");
     }
     assert_eq!(rows.iter().filter(|(_, s)| s == "mined").count(), 1);
-    assert_eq!(rows.last().unwrap().1, "mined", "the last replacement is the one mined");
+    assert_eq!(
+        rows.last().unwrap().1,
+        "mined",
+        "the last replacement is the one mined"
+    );
     assert_eq!(p.get_transaction_count(key.address()).await?, 1);
 
     // The next transaction takes the next nonce: no gap.
@@ -83,15 +98,24 @@ async fn sender_killed_mid_inclusion_reconciles_on_restart() -> eyre::Result<()>
     let pool = db.pool().await?;
     pact_relayer::MIGRATOR.run(&pool).await?;
     let p = chain.provider.clone();
-    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6).await?.address();
+    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
+        .await?
+        .address();
     let key = chain.signer(3);
 
     automine(&p, false).await?;
-    let first = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), FeePolicy {
-        bump_after: Duration::from_secs(60),
-        ..policy()
-    })
-    .await?);
+    let first = Arc::new(
+        TxSender::new(
+            p.clone(),
+            key.clone(),
+            pool.clone(),
+            FeePolicy {
+                bump_after: Duration::from_secs(60),
+                ..policy()
+            },
+        )
+        .await?,
+    );
     let f = first.clone();
     let killed = tokio::spawn(async move { f.send(token, approve(1), "killed").await });
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -112,10 +136,29 @@ async fn sender_killed_mid_inclusion_reconciles_on_restart() -> eyre::Result<()>
     let rows = attempts(&pool, 0).await?;
     let old: u128 = rows[0].0.parse()?;
     let new: u128 = rows[1].0.parse()?;
-    assert!(new * 100 >= old * 110, "restart outbids the stuck transaction: {rows:?}");
-    assert_eq!(p.get_transaction_count(key.address()).await?, 1, "exactly one of the two landed, no gap");
+    assert!(
+        new * 100 >= old * 110,
+        "restart outbids the stuck transaction: {rows:?}"
+    );
+    assert_eq!(
+        p.get_transaction_count(key.address()).await?,
+        1,
+        "exactly one of the two landed, no gap"
+    );
     let t = TestUSDT::new(token, p.clone());
-    assert_eq!(t.allowance(key.address(), Address::with_last_byte(2)).call().await?, U256::from(2), "the replacement landed");
-    assert_eq!(t.allowance(key.address(), Address::with_last_byte(1)).call().await?, U256::ZERO, "the stuck one did not");
+    assert_eq!(
+        t.allowance(key.address(), Address::with_last_byte(2))
+            .call()
+            .await?,
+        U256::from(2),
+        "the replacement landed"
+    );
+    assert_eq!(
+        t.allowance(key.address(), Address::with_last_byte(1))
+            .call()
+            .await?,
+        U256::ZERO,
+        "the stuck one did not"
+    );
     Ok(())
 }

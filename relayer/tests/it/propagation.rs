@@ -2,12 +2,20 @@
 //! state equals the fold of the home events (the home registries' state).
 
 use crate::common::{Stack, word};
-use alloy::{primitives::{Address, B256}, providers::Provider};
+use alloy::{
+    primitives::{Address, B256},
+    providers::Provider,
+};
 use pact_relayer::{batch::LiteKind, home::PlanParams, tx::FeePolicy};
 use std::time::Duration;
 
 fn params(epoch: u64) -> PlanParams {
-    PlanParams { epoch_blocks: epoch, heartbeat_blocks: 0, max_updates: 100, scan_blocks: 10_000 }
+    PlanParams {
+        epoch_blocks: epoch,
+        heartbeat_blocks: 0,
+        max_updates: 100,
+        scan_blocks: 10_000,
+    }
 }
 
 async fn running(epoch: u64) -> eyre::Result<Stack> {
@@ -15,7 +23,11 @@ async fn running(epoch: u64) -> eyre::Result<Stack> {
     for i in 0..6 {
         s.start_signer(i);
     }
-    s.start_relayer(FeePolicy { bump_after: Duration::from_secs(2), ..Default::default() }).await?;
+    s.start_relayer(FeePolicy {
+        bump_after: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await?;
     Ok(s)
 }
 
@@ -25,7 +37,12 @@ async fn one_update_propagates() -> eyre::Result<()> {
     let me = s.home.signer(2).address();
     let r = s.did_set(2, word("svc"), b"https://x.example").await?;
     s.finalize_home().await?;
-    s.wait_covered(LiteKind::Did, r.block_number.unwrap(), Duration::from_secs(30)).await?;
+    s.wait_covered(
+        LiteKind::Did,
+        r.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
     s.assert_did_equal(&[(me, word("svc"))]).await?;
     let wm = s.watermark(LiteKind::Did).await?;
     assert_eq!(wm.lastSequence, 1);
@@ -49,12 +66,20 @@ async fn ten_updates_across_three_lites_propagate() -> eyre::Result<()> {
     s.did_set(3, word("name"), b"agent three").await?;
     let last = s.did_set(3, word("name"), b"agent three, renamed").await?;
     s.finalize_home().await?;
-    s.wait_covered(LiteKind::Did, last.block_number.unwrap(), Duration::from_secs(30)).await?;
-    s.wait_covered(LiteKind::Identity, identity_head, Duration::from_secs(30)).await?;
-    s.wait_covered(LiteKind::Staking, stake_head, Duration::from_secs(30)).await?;
+    s.wait_covered(
+        LiteKind::Did,
+        last.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    s.wait_covered(LiteKind::Identity, identity_head, Duration::from_secs(30))
+        .await?;
+    s.wait_covered(LiteKind::Staking, stake_head, Duration::from_secs(30))
+        .await?;
     s.assert_identity_equal(&[a, b, c]).await?;
     s.assert_stake_equal(&[a, b, c]).await?;
-    s.assert_did_equal(&[(s.home.signer(3).address(), word("name"))]).await?;
+    s.assert_did_equal(&[(s.home.signer(3).address(), word("name"))])
+        .await?;
     Ok(())
 }
 
@@ -64,7 +89,11 @@ async fn two_hundred_updates_in_one_block_are_cut_at_100_and_propagate() -> eyre
     let p = s.hp(2);
     let me = s.home.signer(2).address();
     let reg = pact_bindings::did_registry::DIDRegistry::new(s.did_registry, p.clone());
-    let _: serde_json::Value = s.home.provider.raw_request("evm_setAutomine".into(), (false,)).await?;
+    let _: serde_json::Value = s
+        .home
+        .provider
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await?;
     let nonce = alloy::providers::Provider::get_transaction_count(&p, me).await?;
     // 200 events over 150 records (the last 50 overwrite the first 50) in one block.
     let mut keys: Vec<(Address, B256)> = Vec::new();
@@ -82,16 +111,24 @@ async fn two_hundred_updates_in_one_block_are_cut_at_100_and_propagate() -> eyre
             .await?;
     }
     let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
-    let _: serde_json::Value = s.home.provider.raw_request("evm_setAutomine".into(), (true,)).await?;
+    let _: serde_json::Value = s
+        .home
+        .provider
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await?;
     let block = alloy::providers::Provider::get_block_number(&s.home.provider).await?;
     let logs = alloy::providers::Provider::get_logs(
         &s.home.provider,
-        &alloy::rpc::types::Filter::new().address(s.did_registry).from_block(block).to_block(block),
+        &alloy::rpc::types::Filter::new()
+            .address(s.did_registry)
+            .from_block(block)
+            .to_block(block),
     )
     .await?;
     assert_eq!(logs.len(), 200, "all 200 events in one block");
     s.finalize_home().await?;
-    s.wait_covered(LiteKind::Did, block, Duration::from_secs(60)).await?;
+    s.wait_covered(LiteKind::Did, block, Duration::from_secs(60))
+        .await?;
     s.assert_did_equal(&keys).await?;
     // At most 100 records per batch: the block is cut after the event introducing record 101;
     // the rest (50 new records, 50 overwrites of the first ones) is the second batch.
