@@ -15,12 +15,14 @@ import {IPactEscrow} from "./interfaces/IPactEscrow.sol";
 /// @title PactEscrow
 /// @notice Order escrow for one immutable token (USDT on mainnet). See {IPactEscrow} for the lifecycle.
 /// @dev Gas layout. An order is two slots written once at funding (buyer|amount, seller|deliverBy|stateSince|
-///      state|rejections|configId). Hot paths touch one global slot each: `fund` the `_globals` slot (current
-///      settings + paused + cumulative funded), payouts the `_ledger` slot (accrued fees + cumulative out).
-///      Liabilities (open escrow + accrued fees + claimables) = totalFunded - totalOut; they only leave through
-///      payouts, claims and fee withdrawals, so the token balance always covers them.
-///      Reentrancy: order state is written before any token call; the cumulative counters are updated after a
-///      payout call, which during a callback can only overstate liabilities (never allows taking owed funds).
+///      state|rejections|configId). Every hot path touches ONE contract-level slot, `_hot`: open escrow, accrued
+///      fees, the current config id and its fee, and the pause flag. `fund` reads it (pause, config id) and adds
+///      the amount to open escrow; a payout moves the amount out of open escrow and the fee into accrued fees in
+///      the same slot, and takes the fee from it when the order uses the current config (no config read).
+///      Liabilities = open escrow + accrued fees + total claimable (a separate slot, written only by deferred
+///      payouts and claims); the token balance always covers them.
+///      Reentrancy: order state is written before any token call; `_hot` is updated after a payout call, which
+///      during a callback can only overstate liabilities (never allows taking owed funds).
 contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -35,30 +37,24 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     uint256 private constant BPS = 10_000;
 
-    /// @dev Current settings, the pause flag and the cumulative funded amount: one slot read by `fund`.
-    struct Globals {
-        uint128 totalFunded;
-        uint16 configId;
-        uint16 feeBps;
-        uint32 reviewWindow;
-        uint32 arbiterWindow;
-        uint16 defaultSellerBps;
-        bool paused;
-    }
-
-    /// @dev Accrued fees and everything that left the contract as payouts, claims or fees: one slot per payout.
-    struct Ledger {
-        uint128 accruedFees;
-        uint128 totalOut;
-    }
+    /// @dev `_hot` layout: open escrow (bits 0..107), accrued fees (108..215), fee bps of the current config
+    ///      (216..231), current config id (232..247), paused (248..255). Funding keeps open + fees < 2^108 and a
+    ///      payout never increases open + fees (fee <= amount), so neither field can overflow into the next.
+    uint256 private constant AMOUNT_MASK = (1 << 108) - 1;
+    uint256 private constant FEES_SHIFT = 108;
+    uint256 private constant FEE_BPS_SHIFT = 216;
+    uint256 private constant CONFIG_SHIFT = 232;
+    uint256 private constant PAUSED_SHIFT = 248;
 
     IERC20 private immutable _token;
     uint8 private immutable _decimals;
     uint16 private immutable _maxFeeBps;
 
     mapping(bytes32 orderId => Order) private _orders;
-    Globals private _globals;
-    Ledger private _ledger;
+    /// @dev See the `_hot` layout above (slot 5).
+    uint256 private _hot;
+    /// @dev Sum of all claimable balances (liabilities not held as open escrow or fees).
+    uint256 private _totalClaimable;
     mapping(uint16 configId => Config) private _configs;
     mapping(bytes32 orderId => Settlement) private _settlements;
     mapping(address account => uint256) private _claimable;
@@ -160,14 +156,34 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @inheritdoc IPactEscrow
     function submitProof(bytes32 orderId, bytes32 proofHash, string calldata proofURI) external {
         Order storage o = _orders[orderId];
-        (uint256 b, address seller, uint256 deliverBy, State state) = _loadB(o);
-        _onlySeller(orderId, seller);
-        if (state != State.ESCROWED && state != State.DELIVERING) revert EscrowInvalidState(orderId, state);
+        uint256 b;
+        assembly ("memory-safe") {
+            b := sload(add(o.slot, 1))
+        }
+        _onlySeller(orderId, address(uint160(b)));
+        uint256 state = uint8(b >> 224);
+        // ESCROWED (1) or DELIVERING (2); `state - 1` wraps for NONE (unreachable: the seller check failed).
+        unchecked {
+            if (state - 1 > 1) revert EscrowInvalidState(orderId, State(state));
+        }
+        uint256 deliverBy = uint32(b >> 160);
         if (block.timestamp > deliverBy) {
             revert EscrowDeliveryDeadlinePassed(orderId, deliverBy, block.timestamp);
         }
         _storeState(o, b, State.PROOF_SUBMITTED);
-        emit ProofSubmitted(orderId, msg.sender, proofHash, proofURI);
+        // emit ProofSubmitted(orderId, proofHash, proofURI), ABI-encoded by hand straight from calldata.
+        bytes32 topic = ProofSubmitted.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let len := proofURI.length
+            let padded := and(add(len, 31), not(31))
+            mstore(add(add(m, 0x40), padded), 0) // zero the last data word's padding (scratch past the pointer)
+            mstore(m, proofHash)
+            mstore(add(m, 0x20), 0x40)
+            mstore(add(m, 0x40), len)
+            calldatacopy(add(m, 0x60), proofURI.offset, len)
+            log2(m, add(0x60, padded), topic, orderId)
+        }
     }
 
     /// @inheritdoc IPactEscrow
@@ -192,11 +208,19 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         }
         // Accepting is allowed from the stored PROOF_SUBMITTED or REVIEWING whatever the clock says: once the
         // review windows elapse the effective state is COMPLETED, whose payout is exactly this one.
-        State state = State(uint8(b >> 224));
-        if (state != State.PROOF_SUBMITTED && state != State.REVIEWING) {
-            revert EscrowInvalidState(orderId, state);
+        uint256 state = uint8(b >> 224);
+        // PROOF_SUBMITTED (3) or REVIEWING (4); smaller values wrap around in `state - 3`.
+        unchecked {
+            if (state - 3 > 1) revert EscrowInvalidState(orderId, State(state));
         }
-        _complete(orderId, o, a, b, _configs[uint16(b >> 240)].feeBps);
+        // The fee of the order's snapshot: from `_hot` when it is the current config (the common case; `_hot`
+        // is written by the payout anyway), else from the snapshot array.
+        uint256 h = _hot;
+        uint256 configId = b >> 240;
+        uint256 feeBps = configId == uint16(h >> CONFIG_SHIFT)
+            ? uint16(h >> FEE_BPS_SHIFT)
+            : _configs[uint16(configId)].feeBps;
+        _complete(orderId, o, a, b, feeBps);
     }
 
     /// @inheritdoc IPactEscrow
@@ -315,19 +339,20 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         uint256 amount = _claimable[msg.sender];
         if (amount == 0) revert EscrowNothingToClaim(msg.sender);
         _claimable[msg.sender] = 0;
-        _ledger.totalOut += uint128(amount);
+        _totalClaimable -= amount;
         _token.safeTransfer(to, amount);
         emit Claimed(msg.sender, to, amount);
     }
 
     /// @inheritdoc IPactEscrow
     function withdrawFees() external nonReentrant {
-        Ledger memory l = _ledger;
-        if (l.accruedFees == 0) revert EscrowNoFees();
-        _ledger = Ledger(0, l.totalOut + l.accruedFees);
+        uint256 h = _hot;
+        uint256 fees = (h >> FEES_SHIFT) & AMOUNT_MASK;
+        if (fees == 0) revert EscrowNoFees();
+        _hot = h & ~(AMOUNT_MASK << FEES_SHIFT);
         address to = _treasury;
-        _token.safeTransfer(to, l.accruedFees);
-        emit FeesWithdrawn(to, msg.sender, l.accruedFees);
+        _token.safeTransfer(to, fees);
+        emit FeesWithdrawn(to, msg.sender, fees);
     }
 
     // ------------------------------------------------------------------------------------------------------
@@ -339,7 +364,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         external
         onlyOwner
     {
-        uint256 next = uint256(_globals.configId) + 1;
+        uint256 next = uint256(uint16(_hot >> CONFIG_SHIFT)) + 1;
         if (next > type(uint16).max) revert EscrowConfigLimitReached(next);
         _setConfig(uint16(next), Config(feeBps, reviewWindow, arbiterWindow, defaultSellerBps));
     }
@@ -360,7 +385,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function setPaused(bool paused_) external onlyOwner {
-        _globals.paused = paused_;
+        uint256 flag = paused_ ? 1 : 0;
+        _hot = (_hot & ~(uint256(0xff) << PAUSED_SHIFT)) | (flag << PAUSED_SHIFT);
         emit PausedSet(msg.sender, paused_);
     }
 
@@ -408,12 +434,12 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function paused() external view returns (bool) {
-        return _globals.paused;
+        return _hot >> PAUSED_SHIFT != 0;
     }
 
     /// @inheritdoc IPactEscrow
     function currentConfigId() external view returns (uint16) {
-        return _globals.configId;
+        return uint16(_hot >> CONFIG_SHIFT);
     }
 
     /// @inheritdoc IPactEscrow
@@ -459,12 +485,13 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @inheritdoc IPactEscrow
     function accruedFees() external view returns (uint256) {
-        return _ledger.accruedFees;
+        return (_hot >> FEES_SHIFT) & AMOUNT_MASK;
     }
 
     /// @inheritdoc IPactEscrow
     function liabilities() public view returns (uint256) {
-        return uint256(_globals.totalFunded) - _ledger.totalOut;
+        uint256 h = _hot;
+        return (h & AMOUNT_MASK) + ((h >> FEES_SHIFT) & AMOUNT_MASK) + _totalClaimable;
     }
 
     /// @inheritdoc IPactEscrow
@@ -485,11 +512,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     function _fund(bytes32 orderId, address seller, uint256 amount, uint64 deliverBy, bytes32 termsHash)
         private
     {
-        uint256 g;
-        assembly ("memory-safe") {
-            g := sload(_globals.slot)
-        }
-        if (g >> 240 != 0) revert EscrowPaused();
+        uint256 h = _hot;
+        if (h >> PAUSED_SHIFT != 0) revert EscrowPaused();
         if (seller == address(0) || seller == msg.sender || seller == address(this)) {
             revert EscrowInvalidSeller(seller);
         }
@@ -498,9 +522,9 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             revert EscrowInvalidDeliverBy(deliverBy, block.timestamp);
         }
         Order storage o = _orders[orderId];
-        // Effects before the pull: a reentrant `fund` of the same id fails, and the cumulative counter only
-        // overstates liabilities until the tokens arrive. Both slots are written whole (layout of `Order`).
-        uint256 configId = uint16(g >> 128);
+        // Effects before the pull: a reentrant `fund` of the same id fails, and open escrow only overstates
+        // liabilities until the tokens arrive. Both slots are written whole (layout of `Order`).
+        uint256 configId = uint16(h >> CONFIG_SHIFT);
         if (o.seller != address(0)) revert EscrowOrderExists(orderId);
         assembly ("memory-safe") {
             sstore(o.slot, or(caller(), shl(160, amount)))
@@ -512,13 +536,25 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
                 )
             )
         }
-        // totalFunded is the low 128 bits; `amount` < 2^96, so only 2^32 maximal orders could overflow it.
-        if (uint128(g) + amount > type(uint128).max) revert EscrowInvalidAmount(amount);
-        assembly ("memory-safe") {
-            sstore(_globals.slot, add(g, amount))
+        // Open escrow + accrued fees stay below 2^108 (2^12 maximal orders at once), see the `_hot` layout.
+        // Unchecked: two 108-bit fields plus a 96-bit amount cannot overflow 256 bits.
+        unchecked {
+            if ((h & AMOUNT_MASK) + ((h >> FEES_SHIFT) & AMOUNT_MASK) + amount > AMOUNT_MASK) {
+                revert EscrowInvalidAmount(amount);
+            }
+            _hot = h + amount;
         }
         _pull(amount);
-        _emitFunded(orderId, seller, amount, deliverBy, termsHash, g);
+        // emit OrderFunded(orderId, msg.sender, seller, amount, deliverBy, termsHash, uint16(configId))
+        bytes32 topic = OrderFunded.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, amount)
+            mstore(add(m, 0x20), deliverBy)
+            mstore(add(m, 0x40), termsHash)
+            mstore(add(m, 0x60), configId)
+            log4(m, 0x80, topic, orderId, caller(), seller)
+        }
     }
 
     /// @dev Pulls `amount` from `msg.sender` and checks the balance delta (fee-on-transfer tokens revert).
@@ -538,10 +574,9 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
                 revert(m, returndatasize())
             }
             // Same acceptance rule as OpenZeppelin's SafeERC20: no return data from a contract, or `true`.
-            ok := or(
-                and(iszero(returndatasize()), gt(extcodesize(t), 0)),
-                and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
-            )
+            switch returndatasize()
+            case 0 { ok := gt(extcodesize(t), 0) }
+            default { ok := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)) }
         }
         if (!ok) revert SafeERC20.SafeERC20FailedOperation(t);
         uint256 afterwards = _selfBalance(t);
@@ -562,46 +597,30 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         }
     }
 
-    function _emitFunded(
-        bytes32 orderId,
-        address seller,
-        uint256 amount,
-        uint64 deliverBy,
-        bytes32 termsHash,
-        uint256 g
-    ) private {
-        emit OrderFunded(
-            orderId,
-            msg.sender,
-            seller,
-            amount,
-            deliverBy,
-            termsHash,
-            uint16(g >> 144),
-            uint32(g >> 160),
-            uint32(g >> 192),
-            uint16(g >> 224)
-        );
-    }
-
     /// @dev Pays the seller amount - fee and records the fee; `o` must be PROOF_SUBMITTED or REVIEWING.
     /// @dev `a`, `b`: the order's raw slots (see `_loadRaw`).
     function _complete(bytes32 orderId, Order storage o, uint256 a, uint256 b, uint256 feeBps) private {
         _storeState(o, b, State.COMPLETED);
         uint256 amount = a >> 160;
-        uint256 fee = (amount * feeBps) / BPS;
-        uint256 net = amount - fee;
-        uint256 sent = _send(orderId, address(uint160(b)), net);
-        _book(fee, sent);
+        uint256 fee;
+        uint256 net;
+        // Unchecked: amount < 2^96 and feeBps <= maxFeeBps <= 10 000, so fee <= amount.
+        unchecked {
+            fee = (amount * feeBps) / BPS;
+            net = amount - fee;
+        }
+        _send(orderId, address(uint160(b)), net);
+        _book(amount, fee);
         emit OrderCompleted(orderId, msg.sender, net, fee);
     }
 
-    /// @dev Adds `fee` to the accrued fees and `sent` to the cumulative outflow (one SLOAD + SSTORE). Both stay
-    ///      far below 2^128: they are bounded by the total ever funded, itself a uint128.
-    function _book(uint256 fee, uint256 sent) private {
+    /// @dev A terminal payout of an order of `amount`: removes it from open escrow and adds `fee` to the accrued
+    ///      fees (one SLOAD + SSTORE of `_hot`, after the token calls). Open escrow includes `amount` (the order
+    ///      was open) and `fee <= amount`, so neither field under- or overflows.
+    function _book(uint256 amount, uint256 fee) private {
         assembly ("memory-safe") {
-            let v := sload(_ledger.slot)
-            sstore(_ledger.slot, add(v, or(fee, shl(128, sent))))
+            let v := sload(_hot.slot)
+            sstore(_hot.slot, sub(add(v, shl(FEES_SHIFT, fee)), amount))
         }
     }
 
@@ -616,8 +635,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     function _refund(bytes32 orderId, Order storage o, Order memory m, RefundReason reason) private {
         _setState(o, State.REFUNDED, block.timestamp);
-        uint256 sent = _send(orderId, m.buyer, m.amount);
-        if (sent != 0) _book(0, sent);
+        _send(orderId, m.buyer, m.amount);
+        _book(m.amount, 0);
         emit OrderRefunded(orderId, msg.sender, m.amount, reason);
     }
 
@@ -629,18 +648,35 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         uint256 fee = (gross * _configs[m.configId].feeBps) / BPS;
         uint256 net = gross - fee;
         uint256 toBuyer = m.amount - gross;
-        uint256 sent = _send(orderId, m.buyer, toBuyer) + _send(orderId, m.seller, net);
-        _book(fee, sent);
+        _send(orderId, m.buyer, toBuyer);
+        _send(orderId, m.seller, net);
+        _book(m.amount, fee);
         emit OrderResolved(orderId, msg.sender, how, sellerBps, toBuyer, net, fee);
     }
 
-    /// @dev Transfers `amount` to `to`, or credits it as claimable when the transfer fails. Returns what left.
-    function _send(bytes32 orderId, address to, uint256 amount) private returns (uint256) {
-        if (amount == 0) return 0;
-        if (_token.trySafeTransfer(to, amount)) return amount;
+    /// @dev Transfers `amount` to `to`, or credits it as claimable when the transfer fails (same acceptance rule
+    ///      as OpenZeppelin's `trySafeTransfer`: the call succeeds and returns `true`, or nothing from a contract).
+    function _send(bytes32 orderId, address to, uint256 amount) private {
+        if (amount == 0) return;
+        address t = address(_token);
+        bool ok;
+        assembly ("memory-safe") {
+            let fmp := mload(0x40)
+            mstore(0x00, 0xa9059cbb) // transfer(address,uint256)
+            mstore(0x20, and(to, 0xffffffffffffffffffffffffffffffffffffffff)) // may be dirty in assembly
+            mstore(0x40, amount)
+            ok := call(gas(), t, 0, 0x1c, 0x44, 0x00, 0x20)
+            if ok {
+                switch returndatasize()
+                case 0 { ok := gt(extcodesize(t), 0) }
+                default { ok := eq(mload(0x00), 1) }
+            }
+            mstore(0x40, fmp)
+        }
+        if (ok) return;
         _claimable[to] += amount;
+        _totalClaimable += amount;
         emit PayoutDeferred(orderId, to, amount);
-        return 0;
     }
 
     /// @dev Performs the due automatic action; returns false (or reverts when `strict`) if none is due.
@@ -724,12 +760,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         }
         if (c.defaultSellerBps > BPS) revert EscrowInvalidBps(c.defaultSellerBps);
         _configs[id] = c;
-        Globals storage g = _globals;
-        g.configId = id;
-        g.feeBps = c.feeBps;
-        g.reviewWindow = c.reviewWindow;
-        g.arbiterWindow = c.arbiterWindow;
-        g.defaultSellerBps = c.defaultSellerBps;
+        uint256 h = _hot & ~(uint256(0xffffffff) << FEE_BPS_SHIFT);
+        _hot = h | (uint256(id) << CONFIG_SHIFT) | (uint256(c.feeBps) << FEE_BPS_SHIFT);
         emit ConfigUpdated(id, c.feeBps, c.reviewWindow, c.arbiterWindow, c.defaultSellerBps);
     }
 

@@ -122,11 +122,14 @@ interface IPactEscrow {
     }
 
     // ------------------------------------------------------------------------------------------------------
-    // Events (order id always indexed; `actor` is `msg.sender` of the transaction that caused the change)
+    // Events (order id always indexed; `actor` is `msg.sender` of the transaction that caused the change, and
+    // is omitted only where it is always the same party: `OrderFunded` (buyer), `ProofSubmitted` (seller))
     // ------------------------------------------------------------------------------------------------------
 
-    /// @notice An order was funded; carries the whole settings snapshot so no other read is needed
-    ///         (the snapshot's id is `getOrder(orderId).configId`).
+    /// @notice An order was funded (-> ESCROWED). `configId` is the order's settings snapshot: its values are
+    ///         those of the `ConfigUpdated` event with the same id (emitted for every snapshot, snapshot 0
+    ///         included, in the deployment transaction), so events alone rebuild every order; `config(configId)`
+    ///         returns the same values.
     event OrderFunded(
         bytes32 indexed orderId,
         address indexed buyer,
@@ -134,17 +137,15 @@ interface IPactEscrow {
         uint256 amount,
         uint64 deliverBy,
         bytes32 termsHash,
-        uint16 feeBps,
-        uint32 reviewWindow,
-        uint32 arbiterWindow,
-        uint16 defaultSellerBps
+        uint16 configId
     );
 
     /// @notice The seller started delivering (ESCROWED -> DELIVERING).
     event DeliveryStarted(bytes32 indexed orderId, address actor);
 
-    /// @notice The seller submitted a proof (-> PROOF_SUBMITTED).
-    event ProofSubmitted(bytes32 indexed orderId, address actor, bytes32 proofHash, string proofURI);
+    /// @notice The seller submitted a proof (-> PROOF_SUBMITTED). No `actor` field: only the order's seller
+    ///         (`OrderFunded.seller`) can submit a proof, so the actor is always that seller.
+    event ProofSubmitted(bytes32 indexed orderId, bytes32 proofHash, string proofURI);
 
     /// @notice Review started (-> REVIEWING), by the buyer or automatically; `startedAt` is the review clock
     ///         (for an automatic start: proof time + review window, possibly earlier than the block time).
@@ -229,7 +230,7 @@ interface IPactEscrow {
     error EscrowNotArbiter(address caller);
     /// @notice The seller is zero or the buyer itself.
     error EscrowInvalidSeller(address seller);
-    /// @notice The amount is zero or does not fit in 96 bits.
+    /// @notice The amount is zero or does not fit in 96 bits, or open escrow + accrued fees would reach 2^108.
     error EscrowInvalidAmount(uint256 amount);
     /// @notice `deliverBy` is not in the future or does not fit in 32 bits.
     error EscrowInvalidDeliverBy(uint256 deliverBy, uint256 timestamp);
@@ -285,7 +286,7 @@ interface IPactEscrow {
     /// @notice Funds a new order from `msg.sender`, pulling exactly `amount` (balance delta is checked).
     /// @param orderId Caller-chosen unused id (the API's order id).
     /// @param seller Who delivers (not zero, not the buyer).
-    /// @param amount Amount in token base units (1 .. 2^96-1).
+    /// @param amount Amount in token base units (1 .. 2^96-1; open escrow + accrued fees stay below 2^108).
     /// @param deliverBy Delivery deadline (unix seconds, in the future, < 2^32).
     /// @param termsHash Hash of the off-chain terms (event only).
     function fund(bytes32 orderId, address seller, uint256 amount, uint64 deliverBy, bytes32 termsHash)

@@ -73,14 +73,14 @@ contract PactEscrowAdminTest is EscrowFixture {
     }
 
     function test_setConfig_limit_reverts() public {
-        // `_globals` is slot 5 (Ownable, Ownable2Step, EIP712's two fallback strings, the order mapping) and
-        // holds the current config id in bits 128..143; checked first, then jumped to the last id.
+        // `_hot` is slot 5 (Ownable, Ownable2Step, EIP712's two fallback strings, the order mapping) and
+        // holds the current config id in bits 232..247; checked first, then jumped to the last id.
         bytes32 slot = bytes32(uint256(5));
         vm.prank(owner);
         escrow.setConfig(0, REVIEW, ARBITER_WINDOW, 0);
         uint256 v = uint256(vm.load(address(escrow), slot));
-        assertEq(uint16(v >> 128), 1, "layout assumption");
-        vm.store(address(escrow), slot, bytes32((v & ~(uint256(0xffff) << 128)) | (uint256(0xfffe) << 128)));
+        assertEq(uint16(v >> 232), 1, "layout assumption");
+        vm.store(address(escrow), slot, bytes32((v & ~(uint256(0xffff) << 232)) | (uint256(0xfffe) << 232)));
         vm.prank(owner);
         escrow.setConfig(0, REVIEW, ARBITER_WINDOW, 0);
         assertEq(escrow.currentConfigId(), type(uint16).max);

@@ -58,8 +58,8 @@ abstract contract GasBase is EscrowFixture {
     }
 
     /// @dev Fails when a step exceeds `ceiling`. Where the issue's target is met the ceiling IS the target; where
-    ///      it is not (fund, submitProof with a URI: see the README for why) the ceiling is the measured figure
-    ///      rounded up, as a regression guard.
+    ///      it is not (fund, submitProof, the TestUSDT payouts: see the README "Gas" for the floor analysis) the
+    ///      ceiling is the measured figure rounded up to the next 500, as a regression guard.
     function _check(uint256 whole, uint256 ceiling) internal pure {
         assertLe(whole, ceiling, "gas ceiling exceeded");
     }
@@ -88,8 +88,8 @@ abstract contract GasFund is GasBase {
         escrow.fund(GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS);
         uint256 whole =
             _record("fund", abi.encodeCall(escrow.fund, (GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS)));
-        // Targets 95k (ERC-20) / 105k (TestUSDT) are not met: see README "Gas".
-        _check(whole, _usdt() ? 109_000 : 100_000);
+        // Targets 95k (ERC-20) / 105k (TestUSDT) are not met (floor ~97k / ~106k): see README "Gas".
+        _check(whole, _usdt() ? 108_000 : 99_000);
     }
 }
 
@@ -106,7 +106,7 @@ abstract contract GasSubmitProof is GasBase {
         uint256 whole =
             _record("submitProof", abi.encodeCall(escrow.submitProof, (GAS_ID, GAS_PROOF, GAS_URI)));
         // Target 30k is not met with a 66-byte URI (its calldata + log data alone cost ~2k): see README "Gas".
-        _check(whole, 33_000);
+        _check(whole, 32_500);
     }
 
     function test_gas_submitProof_emptyURI() public {
@@ -114,8 +114,8 @@ abstract contract GasSubmitProof is GasBase {
         escrow.submitProof(GAS_ID, GAS_PROOF, "");
         uint256 whole =
             _record("submitProofEmptyURI", abi.encodeCall(escrow.submitProof, (GAS_ID, GAS_PROOF, "")));
-        // Target 30k missed by ~0.9k even with an empty URI: see README "Gas".
-        _check(whole, 31_000);
+        // Target 30k missed by ~0.3k even with an empty URI (floor ~30.0k with the ABI): see README "Gas".
+        _check(whole, 30_500);
     }
 }
 
@@ -132,8 +132,9 @@ abstract contract GasAccept is GasBase {
         vm.prank(buyer);
         escrow.accept(GAS_ID);
         uint256 whole = _record("accept", abi.encodeCall(escrow.accept, (GAS_ID)));
+        assertEq(escrow.claimable(seller), 0, "payout deferred: the figure would not be a real payout");
         // Target 56k for the standard ERC-20 (met); TestUSDT reads 4 more cold slots in `transfer`.
-        _check(whole, _usdt() ? 64_500 : 56_000);
+        _check(whole, _usdt() ? 61_000 : 56_000);
     }
 }
 
@@ -153,8 +154,9 @@ abstract contract GasAdvance is GasBase {
         vm.prank(stranger);
         escrow.advance(GAS_ID);
         uint256 whole = _record("advanceComplete", abi.encodeCall(escrow.advance, (GAS_ID)));
+        assertEq(escrow.claimable(seller), 0, "payout deferred: the figure would not be a real payout");
         // Target 56k for the standard ERC-20 (met); TestUSDT reads 4 more cold slots in `transfer`.
-        _check(whole, _usdt() ? 65_000 : 56_000);
+        _check(whole, _usdt() ? 63_500 : 56_000);
     }
 }
 
@@ -173,8 +175,9 @@ abstract contract GasAdvanceFromProof is GasBase {
         vm.prank(stranger);
         escrow.advance(GAS_ID);
         uint256 whole = _record("advanceCompleteFromProof", abi.encodeCall(escrow.advance, (GAS_ID)));
+        assertEq(escrow.claimable(seller), 0, "payout deferred: the figure would not be a real payout");
         // Not a target (the target is the completion from REVIEWING); an extra ReviewStarted log.
-        _check(whole, _usdt() ? 66_000 : 57_500);
+        _check(whole, _usdt() ? 65_500 : 56_500);
     }
 }
 

@@ -78,9 +78,7 @@ contract PactEscrowSignedTest is EscrowFixture {
         IPactEscrow.Offer memory o = _offer();
         bytes memory sig = _sign(sellerPk, o);
         vm.expectEmit(address(escrow));
-        emit IPactEscrow.OrderFunded(
-            ID, buyer, seller, AMOUNT, DELIVER_BY, TERMS, FEE_BPS, REVIEW, ARBITER_WINDOW, DEFAULT_SELLER_BPS
-        );
+        emit IPactEscrow.OrderFunded(ID, buyer, seller, AMOUNT, DELIVER_BY, TERMS, 0);
         vm.prank(buyer);
         escrow.fundWithOffer(o, sig);
         assertEq(escrow.getOrder(ID).seller, seller);

@@ -28,6 +28,17 @@ contract PactEscrowTest is EscrowFixture {
         assertFalse(escrow.paused());
     }
 
+    /// @dev `OrderFunded` carries only the config id: the indexer needs a `ConfigUpdated` for snapshot 0 too.
+    function test_constructor_emitsConfigUpdatedForSnapshot0() public {
+        address next = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        vm.expectEmit(next);
+        emit IPactEscrow.ConfigUpdated(0, 123, 2 days, 5 days, 2500);
+        PactEscrow e = new PactEscrow(
+            token, owner, arbiter, treasury, 1000, IPactEscrow.Config(123, 2 days, 5 days, 2500)
+        );
+        assertEq(address(e), next);
+    }
+
     function test_constructor_runtimeFitsEip170() public view {
         assertLe(address(escrow).code.length, 24_576, "runtime above the EIP-170 limit");
     }
@@ -79,9 +90,7 @@ contract PactEscrowTest is EscrowFixture {
     function test_fund_storesOrderAndPulls() public {
         uint256 buyerBefore = _bal(buyer);
         vm.expectEmit(address(escrow));
-        emit IPactEscrow.OrderFunded(
-            ID, buyer, seller, AMOUNT, DELIVER_BY, TERMS, FEE_BPS, REVIEW, ARBITER_WINDOW, DEFAULT_SELLER_BPS
-        );
+        emit IPactEscrow.OrderFunded(ID, buyer, seller, AMOUNT, DELIVER_BY, TERMS, 0);
         _fund(ID);
         IPactEscrow.Order memory o = escrow.getOrder(ID);
         assertEq(o.buyer, buyer);
@@ -130,6 +139,26 @@ contract PactEscrowTest is EscrowFixture {
         vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowInvalidSeller.selector, address(escrow)));
         escrow.fund(ID, address(escrow), AMOUNT, DELIVER_BY, TERMS);
         vm.stopPrank();
+    }
+
+    /// @dev Open escrow (bits 0..107 of `_hot`, slot 5) + accrued fees (bits 108..215) must stay below 2^108,
+    ///      so neither packed field can overflow into the next. Exactly at the cap funds; one more reverts.
+    function test_fund_openEscrowCap_boundary() public {
+        _proved(keccak256("fees"));
+        _accept(keccak256("fees")); // accrued fees = _fee(AMOUNT), open escrow = 0
+        bytes32 slot = bytes32(uint256(5));
+        uint256 v = uint256(vm.load(address(escrow), slot));
+        uint256 mask = (uint256(1) << 108) - 1;
+        assertEq((v >> 108) & mask, _fee(AMOUNT), "layout assumption");
+        assertEq(v & mask, 0, "layout assumption");
+        // Pretend open escrow is so large that exactly AMOUNT - 1 more fits.
+        uint256 open = mask - _fee(AMOUNT) - (AMOUNT - 1);
+        vm.store(address(escrow), slot, bytes32(v | open));
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowInvalidAmount.selector, AMOUNT));
+        escrow.fund(ID, seller, AMOUNT, DELIVER_BY, TERMS);
+        _fund(ID, AMOUNT - 1);
+        assertEq(escrow.liabilities(), mask, "open + fees at the cap");
     }
 
     function test_fund_invalidAmount_reverts() public {
@@ -190,12 +219,19 @@ contract PactEscrowTest is EscrowFixture {
 
     function test_fund_afterConfigChange_usesNewSnapshot() public {
         _fund(ID);
+        vm.expectEmit(address(escrow));
+        emit IPactEscrow.ConfigUpdated(1, 200, 1 days, 2 days, 7000);
         vm.prank(owner);
         escrow.setConfig(200, 1 days, 2 days, 7000);
         bytes32 id2 = keccak256("order-2");
         vm.expectEmit(address(escrow));
-        emit IPactEscrow.OrderFunded(id2, buyer, seller, AMOUNT, DELIVER_BY, TERMS, 200, 1 days, 2 days, 7000);
+        emit IPactEscrow.OrderFunded(id2, buyer, seller, AMOUNT, DELIVER_BY, TERMS, 1);
         _fund(id2);
+        IPactEscrow.Config memory c = escrow.config(1);
+        assertEq(c.feeBps, 200);
+        assertEq(c.reviewWindow, 1 days);
+        assertEq(c.arbiterWindow, 2 days);
+        assertEq(c.defaultSellerBps, 7000);
         assertEq(escrow.getOrder(ID).configId, 0);
         assertEq(escrow.getOrder(id2).configId, 1);
     }
@@ -268,7 +304,7 @@ contract PactEscrowTest is EscrowFixture {
     function test_submitProof_fromEscrowed() public {
         _fund(ID);
         vm.expectEmit(address(escrow));
-        emit IPactEscrow.ProofSubmitted(ID, seller, PROOF, URI);
+        emit IPactEscrow.ProofSubmitted(ID, PROOF, URI);
         _prove(ID);
         assertEq(uint8(_state(ID)), uint8(IPactEscrow.State.PROOF_SUBMITTED));
     }
