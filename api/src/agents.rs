@@ -220,11 +220,68 @@ pub async fn profile(
         "display_name": display_name,
         "created_at": created_at,
         "addresses": addresses_of(&st, id).await?,
-        // Mirrored from the identity registry / Lites once the indexer projects them.
-        "identity": null,
-        "bond": null,
+        "identities": mirrored_identities(&st, id).await?,
     })))
 }
+
+/// Identity records (home registry and satellite Lites) whose wallet is one of the agent's bound
+/// addresses, with their bonds, as the indexer projects them. Empty when the indexer's identity
+/// tables are absent. Bond amounts are in base units of the stake token.
+pub async fn mirrored_identities(st: &AppState, agent_id: i64) -> ApiResult<Vec<Value>> {
+    let (present,): (bool,) = sqlx::query_as(
+        "SELECT to_regclass('identities') IS NOT NULL AND to_regclass('lite_identities') IS NOT NULL
+            AND to_regclass('stake_bonds') IS NOT NULL AND to_regclass('lite_bonds') IS NOT NULL",
+    )
+    .fetch_one(&st.pool)
+    .await?;
+    if !present {
+        return Ok(vec![]);
+    }
+    let rows: Vec<IdentityRow> = sqlx::query_as(
+        "WITH w AS (SELECT address FROM agent_addresses WHERE agent_id = $1)
+         SELECT 'registry' AS source, i.chain_id, i.id, i.owner, i.wallet, i.entity_type, i.status,
+                b.amount::text AS bond, b.unbonding::text AS unbonding
+         FROM identities i LEFT JOIN stake_bonds b ON b.chain_id = i.chain_id AND b.id = i.id
+         WHERE i.wallet IN (SELECT address FROM w)
+         UNION ALL
+         SELECT 'lite', l.chain_id, l.id, l.owner, l.wallet, l.entity_type,
+                CASE l.status WHEN 1 THEN 'ACTIVE' WHEN 2 THEN 'SUSPENDED' WHEN 3 THEN 'REVOKED' ELSE 'UNKNOWN' END,
+                lb.amount::text, lb.unbonding::text
+         FROM lite_identities l LEFT JOIN lite_bonds lb ON lb.chain_id = l.chain_id AND lb.id = l.id
+         WHERE l.wallet IN (SELECT address FROM w)
+         ORDER BY 1 DESC, 2, 3",
+    )
+    .bind(agent_id)
+    .fetch_all(&st.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "source": r.0,
+                "chain_id": r.1,
+                "id": hex0x(&r.2),
+                "owner": hex0x(&r.3),
+                "wallet": hex0x(&r.4),
+                "entity_type": match r.5 { 1 => "agent", 2 => "machine", _ => "unknown" },
+                "status": r.6,
+                "bond": r.7.map(|amount| json!({ "amount_base_units": amount, "unbonding_base_units": r.8 })),
+            })
+        })
+        .collect())
+}
+
+type IdentityRow = (
+    String,
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    i16,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// `GET /v1/agents/me/keys`.
 pub async fn list_keys(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {

