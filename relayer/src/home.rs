@@ -269,7 +269,7 @@ impl Planner {
     pub async fn plan(&self, from_cursor: u64, finalized: u64) -> RelayerResult<Option<Plan>> {
         let p = self.params;
         if p.epoch_blocks == 0
-            || (p.heartbeat_blocks != 0 && p.heartbeat_blocks % p.epoch_blocks != 0)
+            || (p.heartbeat_blocks != 0 && !p.heartbeat_blocks.is_multiple_of(p.epoch_blocks))
         {
             return Err(RelayerError::Config(
                 "heartbeat_blocks must be a multiple of epoch_blocks >= 1".into(),

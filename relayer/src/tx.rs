@@ -84,10 +84,10 @@ impl TxSender {
         .bind(addr.as_slice())
         .fetch_optional(&db)
         .await?;
-        if let Some(s) = stored {
-            if s as u64 > mined {
-                tracing::warn!(%addr, chain_id, stored = s, mined, "transactions of an earlier run not mined; they will be replaced");
-            }
+        if let Some(s) = stored
+            && s as u64 > mined
+        {
+            tracing::warn!(%addr, chain_id, stored = s, mined, "transactions of an earlier run not mined; they will be replaced");
         }
         let s = Self {
             provider,

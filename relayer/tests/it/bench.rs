@@ -41,7 +41,7 @@ async fn burst(s: &Stack, from: usize, prefix: &str, n: u64) -> eyre::Result<u64
             let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
         }
     }
-    if n % 200 != 0 {
+    if !n.is_multiple_of(200) {
         let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
     }
     let _: serde_json::Value = s
