@@ -61,3 +61,16 @@ CREATE TABLE escrow_orders (
 CREATE INDEX escrow_orders_buyer ON escrow_orders (buyer, updated_block DESC);
 CREATE INDEX escrow_orders_seller ON escrow_orders (seller, updated_block DESC);
 CREATE INDEX escrow_orders_due ON escrow_orders (chain_id, next_action_at) WHERE next_action IS NOT NULL;
+
+-- Settings snapshots (`ConfigUpdated`); `OrderFunded` names the snapshot an order uses.
+CREATE TABLE escrow_configs (
+    chain_id            BIGINT  NOT NULL,
+    escrow              BYTEA   NOT NULL,
+    config_id           INTEGER NOT NULL,
+    fee_bps             INTEGER NOT NULL,
+    review_window       BIGINT  NOT NULL,
+    arbiter_window      BIGINT  NOT NULL,
+    default_seller_bps  INTEGER NOT NULL,
+    block_number        BIGINT  NOT NULL,
+    PRIMARY KEY (chain_id, escrow, config_id)
+);

@@ -97,6 +97,37 @@ impl EscrowEvent {
     }
 }
 
+/// A settings snapshot (`ConfigUpdated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Config {
+    pub fee_bps: u32,
+    pub review_window: u64,
+    pub arbiter_window: u64,
+    pub default_seller_bps: u32,
+}
+
+impl Config {
+    /// The snapshot a `ConfigUpdated` event announces, with its id.
+    pub fn from_event(ev: &EscrowEvent) -> IndexerResult<Option<(u16, Self)>> {
+        if ev.event != "ConfigUpdated" {
+            return Ok(None);
+        }
+        Ok(Some((
+            ev.u64("configId")? as u16,
+            Self {
+                fee_bps: ev.u64("feeBps")? as u32,
+                review_window: ev.u64("reviewWindow")?,
+                arbiter_window: ev.u64("arbiterWindow")?,
+                default_seller_bps: ev.u64("defaultSellerBps")? as u32,
+            },
+        )))
+    }
+}
+
+/// Settings snapshots by (escrow, config id).
+pub type Configs = std::collections::HashMap<(Address, u16), Config>;
+
 /// One `escrow_orders` row: the current state of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -163,12 +194,13 @@ impl Order {
     }
 
     /// Folds `ev` into `order` (`None` before `OrderFunded`). Events that do not concern orders
-    /// leave it unchanged.
+    /// leave it unchanged. `configs` holds the settings snapshots announced so far.
     pub fn apply(
         order: Option<Self>,
         ev: &EscrowEvent,
         token: Address,
         token_decimals: u8,
+        configs: &Configs,
     ) -> IndexerResult<Option<Self>> {
         let Some(order_id) = ev.order_id else {
             return Ok(order);
@@ -179,6 +211,12 @@ impl Order {
                     "order {order_id} funded twice"
                 )));
             }
+            let config_id = ev.u64("configId")? as u16;
+            let config = configs.get(&(ev.meta.address, config_id)).ok_or_else(|| {
+                IndexerError::Inconsistent(format!(
+                    "order {order_id} uses config {config_id}, never announced (is the start block after the escrow's deployment?)"
+                ))
+            })?;
             return Ok(Some(Self {
                 escrow: ev.meta.address,
                 order_id,
@@ -191,10 +229,10 @@ impl Order {
                 state_since: ev.block_timestamp,
                 deliver_by: ev.u64("deliverBy")?,
                 terms_hash: ev.b256("termsHash")?,
-                fee_bps: ev.u64("feeBps")? as u32,
-                review_window: ev.u64("reviewWindow")?,
-                arbiter_window: ev.u64("arbiterWindow")?,
-                default_seller_bps: ev.u64("defaultSellerBps")? as u32,
+                fee_bps: config.fee_bps,
+                review_window: config.review_window,
+                arbiter_window: config.arbiter_window,
+                default_seller_bps: config.default_seller_bps,
                 proof_hash: None,
                 proof_uri: None,
                 rejections: 0,

@@ -5,7 +5,7 @@ use crate::{
     IndexerError, IndexerResult,
     copy::CopyBuf,
     decode::{ContractKind, Contracts, LogMeta},
-    escrow::{EscrowEvent, Order, state_after},
+    escrow::{Config, Configs, EscrowEvent, Order, state_after},
 };
 use alloy::primitives::{Address, B256, U256};
 use sqlx::{Postgres, Row, Transaction};
@@ -81,11 +81,16 @@ pub async fn write(
         k
     };
     let mut orders = load_orders(tx, chain_id, &keys).await?;
+    let mut configs = load_configs(tx, chain_id).await?;
     for e in events {
+        if let Some((id, config)) = Config::from_event(e)? {
+            save_config(tx, chain_id, e, id, config).await?;
+            configs.insert((e.meta.address, id), config);
+        }
         let Some(id) = e.order_id else { continue };
         let key = (e.meta.address, id);
         let (token, decimals) = escrow_token(contracts, &e.meta.address)?;
-        let next = Order::apply(orders.remove(&key), e, token, decimals)?;
+        let next = Order::apply(orders.remove(&key), e, token, decimals, &configs)?;
         if let Some(o) = next {
             orders.insert(key, o);
         }
@@ -118,11 +123,15 @@ pub async fn rewind(
     .bind(above)
     .fetch_all(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2")
+    for table in ["escrow_events", "escrow_configs"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
+        ))
         .bind(chain_id as i64)
         .bind(above)
         .execute(&mut **tx)
         .await?;
+    }
     let mut keys: Vec<Key> = removed
         .iter()
         .map(|r| Ok((addr(r.get::<&[u8], _>(0))?, hash(r.get::<&[u8], _>(1))?)))
@@ -144,6 +153,7 @@ pub async fn rewind(
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
+    let configs = load_configs(tx, chain_id).await?;
     let mut orders: HashMap<Key, Order> = HashMap::new();
     for r in rows {
         let meta = LogMeta {
@@ -162,11 +172,62 @@ pub async fn rewind(
         let ev = EscrowEvent::new(meta, r.get::<i64, _>(3) as u64, decoded)?;
         let Some(id) = ev.order_id else { continue };
         let (token, decimals) = escrow_token(contracts, &meta.address)?;
-        if let Some(o) = Order::apply(orders.remove(&(meta.address, id)), &ev, token, decimals)? {
+        if let Some(o) = Order::apply(
+            orders.remove(&(meta.address, id)),
+            &ev,
+            token,
+            decimals,
+            &configs,
+        )? {
             orders.insert((meta.address, id), o);
         }
     }
     replace_orders(tx, chain_id, &keys, orders.values()).await
+}
+
+async fn load_configs(tx: &mut Transaction<'_, Postgres>, chain_id: u64) -> IndexerResult<Configs> {
+    let rows = sqlx::query(
+        "SELECT escrow, config_id, fee_bps, review_window, arbiter_window, default_seller_bps
+         FROM escrow_configs WHERE chain_id = $1",
+    )
+    .bind(chain_id as i64)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let config = Config {
+                fee_bps: r.get::<i32, _>(2) as u32,
+                review_window: r.get::<i64, _>(3) as u64,
+                arbiter_window: r.get::<i64, _>(4) as u64,
+                default_seller_bps: r.get::<i32, _>(5) as u32,
+            };
+            Ok(((addr(r.get(0))?, r.get::<i32, _>(1) as u16), config))
+        })
+        .collect()
+}
+
+async fn save_config(
+    tx: &mut Transaction<'_, Postgres>,
+    chain_id: u64,
+    e: &EscrowEvent,
+    id: u16,
+    c: Config,
+) -> IndexerResult<()> {
+    sqlx::query(
+        "INSERT INTO escrow_configs (chain_id, escrow, config_id, fee_bps, review_window, arbiter_window,
+         default_seller_bps, block_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(chain_id as i64)
+    .bind(e.meta.address.as_slice())
+    .bind(id as i32)
+    .bind(c.fee_bps as i32)
+    .bind(c.review_window as i64)
+    .bind(c.arbiter_window as i64)
+    .bind(c.default_seller_bps as i32)
+    .bind(e.meta.block_number as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn key_arrays(keys: &[Key]) -> (Vec<&[u8]>, Vec<&[u8]>) {
