@@ -20,9 +20,10 @@ CREATE TABLE relayer_batches (
     PRIMARY KEY (chain_id, lite, signer_set_id, sequence, digest)
 );
 
--- What each signer signed: at most one digest per (chain, Lite, signer set, sequence, signer).
--- This row is both the daemon's equivocation guard (it refuses to sign a different digest for a
--- key it already holds) and the published signature relayers read.
+-- Published signatures. An honest daemon writes at most one digest per (chain, Lite, signer set,
+-- sequence, signer): before signing it looks for any row of its own with another digest and
+-- refuses (its equivocation guard). The digest is part of the key so that a daemon that bypasses
+-- the guard leaves both signatures here, and relayers report it on chain (reportEquivocation).
 CREATE TABLE relayer_signatures (
     chain_id        BIGINT NOT NULL,
     lite            BYTEA  NOT NULL,
@@ -32,9 +33,8 @@ CREATE TABLE relayer_signatures (
     digest          BYTEA  NOT NULL,
     signature       BYTEA  NOT NULL,           -- 65 bytes r || s || v, v in {27, 28}, low s
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (chain_id, lite, signer_set_id, sequence, signer)
+    PRIMARY KEY (chain_id, lite, signer_set_id, sequence, signer, digest)
 );
-CREATE INDEX relayer_signatures_batch ON relayer_signatures (chain_id, lite, signer_set_id, sequence, digest);
 
 -- Persisted nonce manager: the next nonce per sending account, reconciled with the chain at start.
 CREATE TABLE relayer_nonces (

@@ -12,7 +12,7 @@ use crate::{
 };
 use alloy::{
     primitives::{Address, B256, Bytes, keccak256},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
     sol_types::SolCall,
 };
 use pact_bindings::staking_lite::StakingLite::{self, StakingLiteErrors};
@@ -176,6 +176,11 @@ impl Relayer {
                 }
             }
         }
+        // A signer with valid signatures on two digests for this (sequence, set) equivocated:
+        // report it on chain, which pauses the Lite for good.
+        if let Some(outcome) = self.report_equivocation(&lite, next, &by_digest).await? {
+            return Ok(outcome);
+        }
         if by_digest.len() > 1 {
             let digests: Vec<String> = by_digest.keys().map(|d| d.to_string()).collect();
             self.alert_once((set_id, next, Address::ZERO, B256::ZERO), "conflicting_digests", serde_json::json!({
@@ -251,6 +256,60 @@ impl Relayer {
                 receipt.transaction_hash
             )))
         }
+    }
+
+    async fn report_equivocation(
+        &mut self,
+        lite: &StakingLite::StakingLiteInstance<DynProvider>,
+        next: u64,
+        by_digest: &BTreeMap<B256, (Batch, Vec<(Address, [u8; 65])>)>,
+    ) -> RelayerResult<Option<StepOutcome>> {
+        let entries: Vec<(&Batch, Address, &[u8; 65])> = by_digest
+            .values()
+            .flat_map(|(b, sigs)| sigs.iter().map(move |(a, s)| (b, *a, s)))
+            .collect();
+        for (i, (ba, signer, sa)) in entries.iter().enumerate() {
+            let Some((bb, _, sb)) = entries[i + 1..]
+                .iter()
+                .find(|(bb, a, _)| a == signer && bb.header != ba.header)
+            else {
+                continue;
+            };
+            let call = StakingLite::reportEquivocationCall {
+                a: ba.header.into(),
+                signatureA: Bytes::copy_from_slice(&sa[..]),
+                b: bb.header.into(),
+                signatureB: Bytes::copy_from_slice(&sb[..]),
+            };
+            let detail = serde_json::json!({ "sequence": next, "signer": signer.to_string() });
+            if let Err(e) = lite
+                .provider()
+                .call(
+                    alloy::rpc::types::TransactionRequest::default()
+                        .to(self.t.lite)
+                        .input(call.abi_encode().into()),
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "equivocation report would revert");
+                continue;
+            }
+            let receipt = self
+                .t
+                .sender
+                .send(
+                    self.t.lite,
+                    call.abi_encode().into(),
+                    &format!("reportEquivocation:{}:{next}", self.t.lite),
+                )
+                .await?;
+            self.alert_once((0, next, *signer, B256::with_last_byte(2)), "equivocation_reported", serde_json::json!({
+                "detail": detail, "tx": receipt.transaction_hash.to_string(), "status": receipt.status()
+            }))
+            .await;
+            return Ok(Some(StepOutcome::Paused));
+        }
+        Ok(None)
     }
 
     async fn on_revert(

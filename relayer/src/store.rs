@@ -4,7 +4,7 @@ use crate::{
     RelayerError, RelayerResult,
     batch::{Batch, BatchHeader},
 };
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, keccak256};
 use sqlx::{PgPool, Row};
 
 /// Identifies one Lite on one satellite chain.
@@ -68,21 +68,37 @@ pub async fn sign_once(
 ) -> RelayerResult<SignOutcome> {
     let h = &batch.header;
     let mut tx = db.begin().await?;
-    let existing: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT digest FROM relayer_signatures WHERE chain_id = $1 AND lite = $2 AND signer_set_id = $3 AND sequence = $4 AND signer = $5 FOR UPDATE",
+    // Serialise every instance holding this key on this (Lite, set, sequence).
+    let lock_key = keccak256(
+        [
+            &id.chain_id.to_be_bytes()[..],
+            id.lite.as_slice(),
+            &h.signer_set_id.to_be_bytes(),
+            &h.sequence.to_be_bytes(),
+            signer.as_slice(),
+        ]
+        .concat(),
+    );
+    let lock = i64::from_be_bytes(lock_key[..8].try_into().expect("8 bytes"));
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(lock)
+        .execute(&mut *tx)
+        .await?;
+    let existing: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT digest FROM relayer_signatures WHERE chain_id = $1 AND lite = $2 AND signer_set_id = $3 AND sequence = $4 AND signer = $5",
     )
     .bind(id.chain_id as i64)
     .bind(id.lite.as_slice())
     .bind(h.signer_set_id as i64)
     .bind(h.sequence as i64)
     .bind(signer.as_slice())
-    .fetch_optional(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    if let Some(prev) = existing {
-        let prev = B256::from_slice(&prev);
-        if prev == digest {
-            return Ok(SignOutcome::AlreadySigned);
-        }
+    if let Some(prev) = existing
+        .iter()
+        .map(|d| B256::from_slice(d))
+        .find(|d| *d != digest)
+    {
         return Err(RelayerError::Equivocation {
             chain_id: id.chain_id,
             lite: id.lite,
@@ -91,6 +107,9 @@ pub async fn sign_once(
             signed: prev,
             asked: digest,
         });
+    }
+    if !existing.is_empty() {
+        return Ok(SignOutcome::AlreadySigned);
     }
     sqlx::query(
         "INSERT INTO relayer_batches (chain_id, lite, signer_set_id, sequence, digest, source_chain_id, from_cursor, to_cursor, home_timestamp, count, updates_hash, packed_updates)
@@ -127,28 +146,6 @@ pub async fn sign_once(
     .rows_affected();
     tx.commit().await?;
     if inserted == 0 {
-        // A concurrent instance with the same key won the race: compare with what it signed.
-        let prev: Vec<u8> = sqlx::query_scalar(
-            "SELECT digest FROM relayer_signatures WHERE chain_id = $1 AND lite = $2 AND signer_set_id = $3 AND sequence = $4 AND signer = $5",
-        )
-        .bind(id.chain_id as i64)
-        .bind(id.lite.as_slice())
-        .bind(h.signer_set_id as i64)
-        .bind(h.sequence as i64)
-        .bind(signer.as_slice())
-        .fetch_one(db)
-        .await?;
-        let prev = B256::from_slice(&prev);
-        if prev != digest {
-            return Err(RelayerError::Equivocation {
-                chain_id: id.chain_id,
-                lite: id.lite,
-                signer_set_id: h.signer_set_id,
-                sequence: h.sequence,
-                signed: prev,
-                asked: digest,
-            });
-        }
         return Ok(SignOutcome::AlreadySigned);
     }
     Ok(SignOutcome::Signed)

@@ -285,3 +285,88 @@ async fn two_relayers_at_once_both_succeed() -> eyre::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn double_signing_daemon_gets_the_lite_paused() -> eyre::Result<()> {
+    let mut s = Stack::new(params(), 2).await?;
+    for i in 0..3 {
+        s.start_signer(i);
+    }
+    let me = s.home.signer(2).address();
+    let r = s.did_set(2, word("a"), b"honest").await?;
+    s.finalize_home().await?;
+    let id = LiteId {
+        chain_id: crate::common::SAT,
+        lite: s.did_lite,
+    };
+    let honest = loop {
+        let rows = store::signatures_for(&s.pool, id, 1, 1).await?;
+        if rows.len() == 3 {
+            break rows[0].batch.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Daemon 3 bypasses its guard: it signs the honest batch and a tampered one for sequence 1.
+    let key3 = s.signer_key(3);
+    let tampered = Batch::new(
+        honest.header.source_chain_id,
+        1,
+        1,
+        honest.header.from_cursor,
+        honest.header.to_cursor,
+        honest.header.home_timestamp,
+        &[Update::SetAttribute {
+            cursor: pact_relayer::batch::cursor(
+                r.block_number.unwrap(),
+                r.logs()[0].log_index.unwrap(),
+            ),
+            did: me,
+            name: word("a"),
+            value: word("evil"),
+            valid_to: u64::MAX,
+            value_info: 4,
+        }],
+    );
+    let dt = tampered
+        .header
+        .digest(LiteKind::Did, crate::common::SAT, s.did_lite);
+    store::sign_once(&s.pool, id, &tampered, dt, key3.address(), || {
+        sign_digest(&key3, dt)
+    })
+    .await?;
+    let hd = honest
+        .header
+        .digest(LiteKind::Did, crate::common::SAT, s.did_lite);
+    let sig = sign_digest(&key3, hd)?;
+    sqlx::query(
+        "INSERT INTO relayer_signatures (chain_id, lite, signer_set_id, sequence, signer, digest, signature) VALUES ($1, $2, 1, 1, $3, $4, $5)",
+    )
+    .bind(crate::common::SAT as i64)
+    .bind(s.did_lite.as_slice())
+    .bind(key3.address().as_slice())
+    .bind(hd.as_slice())
+    .bind(&sig[..])
+    .execute(&s.pool)
+    .await?;
+
+    s.start_relayer(policy()).await?;
+    let lite = DIDLite::new(s.did_lite, s.sat.provider.clone());
+    let t0 = std::time::Instant::now();
+    while !lite.paused().call().await? {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the Lite was not paused"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while alerts(&s, "equivocation_reported").await? == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no alert");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        s.watermark(LiteKind::Did).await?.lastSequence,
+        0,
+        "nothing applied past the report"
+    );
+    Ok(())
+}
