@@ -140,7 +140,11 @@ impl TxSender {
             .latest()
             .await
             .map_err(RelayerError::rpc)?;
-        if mined > *next {
+        // One transaction in flight per account (we hold the lock), so the chain's mined count
+        // is the next nonce: higher if another process used the account, lower if a satellite
+        // reorg dropped our transactions (they are outbid below through their stored fees).
+        if mined != *next {
+            tracing::info!(stored = *next, mined, "nonce reconciled with the chain");
             *next = mined;
         }
         let nonce = *next;

@@ -370,3 +370,61 @@ async fn double_signing_daemon_gets_the_lite_paused() -> eyre::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn satellite_reorg_makes_the_relayer_resubmit_and_converge() -> eyre::Result<()> {
+    let mut s = Stack::new(params(), 2).await?;
+    for i in 0..6 {
+        s.start_signer(i);
+    }
+    s.start_relayer(policy()).await?;
+    let me = s.home.signer(2).address();
+    let snap: alloy::primitives::U256 = s
+        .sat
+        .provider
+        .raw_request("evm_snapshot".into(), ())
+        .await?;
+    let a = s.did_set(2, word("a"), b"one").await?;
+    s.finalize_home().await?;
+    s.wait_covered(
+        LiteKind::Did,
+        a.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    assert!(s.watermark(LiteKind::Did).await?.lastSequence >= 1);
+    // The satellite forgets the landed batches.
+    let reverted: bool = s
+        .sat
+        .provider
+        .raw_request("evm_revert".into(), (snap,))
+        .await?;
+    assert!(reverted);
+    let _: serde_json::Value = s
+        .sat
+        .provider
+        .raw_request("anvil_dropAllTransactions".into(), ())
+        .await?;
+    let b = s.did_set(2, word("b"), b"two").await?;
+    s.finalize_home().await?;
+    s.wait_covered(
+        LiteKind::Did,
+        b.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    s.assert_did_equal(&[(me, word("a")), (me, word("b"))])
+        .await?;
+    let relayer = s.sat.signer(1).address();
+    let landed = s.sat.provider.get_transaction_count(relayer).await?;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT next_nonce FROM relayer_nonces WHERE address = $1")
+            .bind(relayer.as_slice())
+            .fetch_one(&s.pool)
+            .await?;
+    assert_eq!(
+        stored as u64, landed,
+        "no nonce gap after the satellite reorg"
+    );
+    Ok(())
+}
