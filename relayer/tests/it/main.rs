@@ -1,6 +1,7 @@
 //! Integration tests of pact-relayer: one binary, one module per area.
 
 mod bench;
+mod binary;
 mod common;
 mod faults;
 mod keeper;
