@@ -143,3 +143,53 @@ async fn two_hundred_updates_in_one_block_are_cut_at_100_and_propagate() -> eyre
     assert_eq!(counts, vec![100, 100]);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heartbeats_refresh_the_home_timestamp_without_events() -> eyre::Result<()> {
+    let mut s = Stack::new(
+        PlanParams {
+            epoch_blocks: 2,
+            heartbeat_blocks: 4,
+            max_updates: 100,
+            scan_blocks: 10_000,
+        },
+        2,
+    )
+    .await?;
+    for i in 0..6 {
+        s.start_signer(i);
+    }
+    s.start_relayer(FeePolicy {
+        bump_after: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await?;
+    s.mine_home(12).await?;
+    let head = s.home.provider.get_block_number().await?;
+    // Heartbeats end on multiples of 4 that are final (head - 2).
+    let want = (head - 2) / 4 * 4;
+    s.wait_covered(LiteKind::Staking, want, Duration::from_secs(30))
+        .await?;
+    let wm = s.watermark(LiteKind::Staking).await?;
+    assert_eq!(
+        wm.lastCursor,
+        pact_relayer::batch::cursor(want, pact_relayer::batch::WHOLE_BLOCK)
+    );
+    let ts = s
+        .home
+        .provider
+        .get_block_by_number(want.into())
+        .await?
+        .unwrap()
+        .header
+        .timestamp;
+    assert_eq!(wm.lastHomeTimestamp, ts);
+    let empty: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT sequence) FROM relayer_batches WHERE lite = $1 AND count = 0",
+    )
+    .bind(s.staking_lite.as_slice())
+    .fetch_one(&s.pool)
+    .await?;
+    assert!(empty >= 2, "heartbeat batches carry no update");
+    Ok(())
+}
