@@ -139,6 +139,10 @@ pub struct SignerArgs {
     /// Idle polling interval, milliseconds.
     #[arg(long, env = "PACT_POLL_MS", default_value_t = 200)]
     pub poll_ms: u64,
+    /// Planned signer rotation `<from set id>:<sequence>:<threshold>:<addr>,<addr>,...`, the same
+    /// on every daemon of the set, for a sequence beyond what they signed.
+    #[arg(long, env = "PACT_ROTATION")]
+    pub rotation: Option<String>,
 }
 
 impl SignerArgs {

@@ -45,6 +45,11 @@ async fn main() -> Result<()> {
                 params: args.params(),
                 pipeline: args.pipeline,
                 poll: Duration::from_millis(args.poll_ms),
+                rotation: args
+                    .rotation
+                    .as_deref()
+                    .map(signer::Rotation::parse)
+                    .transpose()?,
             };
             tasks.spawn(async move {
                 signer::run(db, key, cfg, targets)

@@ -45,6 +45,48 @@ pub struct LiteTarget {
     pub start_block: u64,
 }
 
+/// A planned signer rotation: at `sequence` of every Lite whose current set is `from_set_id`,
+/// the daemons sign the rotation batch instead of a batch of updates. Every daemon of the set
+/// must be given the same rotation, for a sequence none of them signed yet (beyond the
+/// pipeline); daemons do not pipeline past a pending rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// Signer set the rotation replaces.
+    pub from_set_id: u64,
+    /// Lite sequence of the rotation batch.
+    pub sequence: u64,
+    /// New threshold.
+    pub threshold: u8,
+    /// New signers.
+    pub signers: Vec<Address>,
+}
+
+impl Rotation {
+    /// Parses `<from_set_id>:<sequence>:<threshold>:<addr>,<addr>,...`.
+    pub fn parse(s: &str) -> RelayerResult<Self> {
+        let bad = || {
+            RelayerError::Config(format!(
+                "--rotation {s:?}: want <set>:<sequence>:<threshold>:<a,b,..>"
+            ))
+        };
+        let mut it = s.splitn(4, ':');
+        let (Some(set), Some(seq), Some(t), Some(list)) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(bad());
+        };
+        Ok(Self {
+            from_set_id: set.parse().map_err(|_| bad())?,
+            sequence: seq.parse().map_err(|_| bad())?,
+            threshold: t.parse().map_err(|_| bad())?,
+            signers: list
+                .split(',')
+                .map(|a| a.trim().parse().map_err(|_| bad()))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
 /// Settings of a signer daemon.
 #[derive(Debug, Clone)]
 pub struct SignerConfig {
@@ -60,6 +102,8 @@ pub struct SignerConfig {
     pub pipeline: u64,
     /// Idle polling interval.
     pub poll: Duration,
+    /// A planned signer rotation, if any.
+    pub rotation: Option<Rotation>,
 }
 
 /// Finalized home block under `finality`.
@@ -179,7 +223,36 @@ pub async fn step(
         params: cfg.params,
     };
     let mut signed = 0;
+    let rotation = cfg.rotation.as_ref().filter(|r| r.from_set_id == set_id);
     while seq - wm.lastSequence < cfg.pipeline {
+        if let Some(rot) = rotation {
+            if seq + 1 > rot.sequence {
+                break; // do not pipeline past a pending rotation
+            }
+            if seq + 1 == rot.sequence {
+                let update = crate::batch::Update::Rotate {
+                    threshold: rot.threshold,
+                    signers: rot.signers.clone(),
+                };
+                let batch = Batch::new(
+                    cfg.home_chain_id,
+                    set_id,
+                    seq + 1,
+                    cursor,
+                    cursor,
+                    ts,
+                    &[update],
+                );
+                let digest = batch.header.digest(t.kind, t.chain_id, t.lite);
+                if store::sign_once(db, id, &batch, digest, me, || sign_digest(key, digest)).await?
+                    == SignOutcome::Signed
+                {
+                    signed += 1;
+                    tracing::info!(sequence = seq + 1, %digest, "signed signer rotation");
+                }
+                break;
+            }
+        }
         let finalized = finalized_block(&cfg.home, cfg.finality).await?;
         let Some(plan) = planner.plan(cursor, finalized).await? else {
             break;

@@ -55,6 +55,7 @@ pub struct Stack {
     pub signers: Vec<Option<JoinHandle<()>>>,
     pub relayers: Vec<JoinHandle<()>>,
     pub sender: Option<Arc<TxSender>>,
+    pub rotation: Option<pact_relayer::signer::Rotation>,
     home_providers: Vec<DynProvider>,
 }
 
@@ -146,6 +147,7 @@ impl Stack {
             signers: (0..6).map(|_| None).collect(),
             relayers: Vec::new(),
             sender: None,
+            rotation: None,
             home_providers,
         })
     }
@@ -192,6 +194,7 @@ impl Stack {
             params: self.params,
             pipeline: 8,
             poll: Duration::from_millis(40),
+            rotation: self.rotation.clone(),
         }
     }
 

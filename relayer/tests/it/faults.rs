@@ -428,3 +428,87 @@ async fn satellite_reorg_makes_the_relayer_resubmit_and_converge() -> eyre::Resu
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn signer_rotation_with_batches_in_flight() -> eyre::Result<()> {
+    let mut s = Stack::new(params(), 2).await?;
+    // Rotate DID/Identity/Staking Lites at sequence 2 to daemons 1..5 (3 of 5).
+    let new_set: Vec<_> = (1..6).map(|i| s.signer_key(i).address()).collect();
+    s.rotation = Some(pact_relayer::signer::Rotation {
+        from_set_id: 1,
+        sequence: 2,
+        threshold: 3,
+        signers: new_set,
+    });
+    for i in 0..6 {
+        s.start_signer(i);
+    }
+    s.start_relayer(policy()).await?;
+    let me = s.home.signer(2).address();
+    // Two updates in flight in separate blocks: the first is sequence 1, the second waits for the
+    // rotation (sequence 2) and lands as sequence 3 under set 2.
+    let a = s.did_set(2, word("a"), b"one").await?;
+    let b = s.did_set(2, word("b"), b"two").await?;
+    s.finalize_home().await?;
+    s.wait_covered(
+        LiteKind::Did,
+        b.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let wm = s.watermark(LiteKind::Did).await?;
+    assert_eq!((wm.signerSetId, wm.lastSequence), (2, 3));
+    assert!(a.block_number < b.block_number);
+    // Daemon 0 left the set; two more down still leaves 3 of 5.
+    s.stop_signer(1);
+    s.stop_signer(2);
+    let c = s.did_set(2, word("c"), b"three").await?;
+    s.finalize_home().await?;
+    s.wait_covered(
+        LiteKind::Did,
+        c.block_number.unwrap(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    s.assert_did_equal(&[(me, word("a")), (me, word("b")), (me, word("c"))])
+        .await?;
+    let old_key: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM relayer_signatures WHERE signer = $1 AND signer_set_id = 2",
+    )
+    .bind(s.signer_key(0).address().as_slice())
+    .fetch_one(&s.pool)
+    .await?;
+    assert_eq!(old_key, 0, "a daemon outside the set signs nothing");
+    // A replay of the rotation or of an old batch is rejected by the Lite.
+    let rows = store::signatures_for(
+        &s.pool,
+        LiteId {
+            chain_id: crate::common::SAT,
+            lite: s.did_lite,
+        },
+        1,
+        1,
+    )
+    .await?;
+    let lite = pact_bindings::staking_lite::StakingLite::new(s.did_lite, s.sat.provider.clone());
+    let mut sigs: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.signer,
+                <[u8; 65]>::try_from(r.signature.as_ref()).unwrap(),
+            )
+        })
+        .collect();
+    sigs.truncate(4);
+    let replay = lite
+        .applyBatch(
+            rows[0].batch.header.into(),
+            rows[0].batch.packed.clone(),
+            pact_relayer::batch::concat_sorted(sigs),
+        )
+        .call()
+        .await;
+    assert!(replay.is_err(), "replayed batch accepted");
+    Ok(())
+}
