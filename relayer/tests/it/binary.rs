@@ -6,9 +6,9 @@ use pact_relayer::{batch::LiteKind, home::PlanParams};
 use pact_testkit::KillOnDrop;
 use std::{path::PathBuf, process::Command, time::Duration};
 
-fn write(dir: &std::path::Path, name: &str, v: serde_json::Value) -> eyre::Result<PathBuf> {
+fn write(dir: &std::path::Path, name: &str, v: &serde_json::Value) -> eyre::Result<PathBuf> {
     let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec_pretty(&v)?)?;
+    std::fs::write(&p, serde_json::to_vec_pretty(v)?)?;
     Ok(p)
 }
 
@@ -20,7 +20,7 @@ async fn signer_and_relay_processes_propagate_an_update() -> eyre::Result<()> {
     let home = write(
         &dir,
         "8453.json",
-        serde_json::json!({
+        &serde_json::json!({
             "chainId": crate::common::HOME,
             "identityRegistry": s.identity_registry,
             "didRegistry": s.did_registry,
@@ -31,7 +31,7 @@ async fn signer_and_relay_processes_propagate_an_update() -> eyre::Result<()> {
     let sat = write(
         &dir,
         "10.json",
-        serde_json::json!({
+        &serde_json::json!({
             "chainId": SAT,
             "identityLite": s.identity_lite,
             "didLite": s.did_lite,
