@@ -56,6 +56,8 @@ pub struct Stack {
     pub relayers: Vec<JoinHandle<()>>,
     pub sender: Option<Arc<TxSender>>,
     pub rotation: Option<pact_relayer::signer::Rotation>,
+    /// Overrides of the providers the daemons use (e.g. through a fault proxy).
+    pub signer_rpc: Option<(DynProvider, DynProvider)>,
     home_providers: Vec<DynProvider>,
 }
 
@@ -148,6 +150,7 @@ impl Stack {
             relayers: Vec::new(),
             sender: None,
             rotation: None,
+            signer_rpc: None,
             home_providers,
         })
     }
@@ -174,7 +177,10 @@ impl Stack {
                 kind,
                 chain_id: SAT,
                 lite: self.lite(kind),
-                satellite: self.sat.provider.clone(),
+                satellite: self
+                    .signer_rpc
+                    .as_ref()
+                    .map_or_else(|| self.sat.provider.clone(), |p| p.1.clone()),
                 source: match kind {
                     LiteKind::Identity => self.identity_registry,
                     LiteKind::Did => self.did_registry,
@@ -188,7 +194,10 @@ impl Stack {
     /// The daemon settings.
     pub fn signer_config(&self) -> SignerConfig {
         SignerConfig {
-            home: self.home.provider.clone(),
+            home: self
+                .signer_rpc
+                .as_ref()
+                .map_or_else(|| self.home.provider.clone(), |p| p.0.clone()),
             home_chain_id: HOME,
             finality: Finality::Confirmations(self.confirmations),
             params: self.params,

@@ -512,3 +512,55 @@ async fn signer_rotation_with_batches_in_flight() -> eyre::Result<()> {
     assert!(replay.is_err(), "replayed batch accepted");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn daemons_behind_a_faulty_rpc_still_agree() -> eyre::Result<()> {
+    use pact_testkit::rpc_proxy::{FaultProxy, Faults};
+    let mut s = Stack::new(params(), 2).await?;
+    let faults = Faults {
+        server_error: 0.1,
+        rate_limited: 0.05,
+        truncated: 0.05,
+        delayed: 0.1,
+        delay: Duration::from_millis(30),
+        max_logs: None,
+    };
+    let home_proxy = FaultProxy::start(&s.home.rpc_url(), faults.clone(), 7).await?;
+    let sat_proxy = FaultProxy::start(&s.sat.rpc_url(), faults, 11).await?;
+    s.signer_rpc = Some((
+        pact_relayer::config::provider(&home_proxy.url())?,
+        pact_relayer::config::provider(&sat_proxy.url())?,
+    ));
+    for i in 0..6 {
+        s.start_signer(i);
+    }
+    s.start_relayer(policy()).await?;
+    let me = s.home.signer(2).address();
+    let mut keys = Vec::new();
+    let mut last = 0;
+    for k in 0..30 {
+        let r = s
+            .did_set(2, word(&format!("f{}", k % 20)), format!("v{k}").as_bytes())
+            .await?;
+        keys.push((me, word(&format!("f{}", k % 20))));
+        last = r.block_number.unwrap();
+    }
+    s.finalize_home().await?;
+    s.wait_covered(LiteKind::Did, last, Duration::from_secs(90))
+        .await?;
+    s.assert_did_equal(&keys).await?;
+    assert!(
+        home_proxy
+            .stats()
+            .injected
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "faults were injected"
+    );
+    assert_eq!(
+        alerts(&s, "conflicting_digests").await?,
+        0,
+        "the daemons never disagreed"
+    );
+    Ok(())
+}
