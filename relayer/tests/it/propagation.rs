@@ -193,3 +193,118 @@ async fn heartbeats_refresh_the_home_timestamp_without_events() -> eyre::Result<
     assert!(empty >= 2, "heartbeat batches carry no update");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_satellites_converge_from_one_home() -> eyre::Result<()> {
+    use pact_bindings::{did_lite::DIDLite, staking_lite::StakingLite};
+    use pact_relayer::{
+        relay::{RelayTarget, Relayer},
+        signer::{self, LiteTarget},
+        tx::TxSender,
+    };
+    let s = running(1).await?;
+    // A second satellite (chain 11) with its own DIDLite, served by the same six keys.
+    let sat2 = pact_testkit::anvil(11)?;
+    let set: Vec<Address> = (0..6).map(|i| s.signer_key(i).address()).collect();
+    let did2 = *DIDLite::deploy(
+        sat2.provider.clone(),
+        alloy::primitives::U256::from(crate::common::HOME),
+        set,
+        4,
+    )
+    .await?
+    .address();
+    let target = LiteTarget {
+        kind: LiteKind::Did,
+        chain_id: 11,
+        lite: did2,
+        satellite: sat2.provider.clone(),
+        source: s.did_registry,
+        start_block: s.start_block,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (pool, key, cfg, t) = (
+            s.pool.clone(),
+            s.signer_key(i),
+            s.signer_config(),
+            target.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _ = signer::run(pool, key, cfg, vec![t]).await;
+        }));
+    }
+    let sender = std::sync::Arc::new(
+        TxSender::new(
+            sat2.provider.clone(),
+            sat2.signer(1),
+            s.pool.clone(),
+            FeePolicy::default(),
+        )
+        .await?,
+    );
+    let r = Relayer::new(
+        s.pool.clone(),
+        RelayTarget {
+            kind: LiteKind::Did,
+            chain_id: 11,
+            lite: did2,
+            provider: sat2.provider.clone(),
+            sender,
+        },
+    );
+    tasks.push(tokio::spawn(async move {
+        let _ = r.run(Duration::from_millis(40)).await;
+    }));
+
+    let me = s.home.signer(2).address();
+    let mut last = 0;
+    for k in 0..10 {
+        last = s
+            .did_set(2, word(&format!("m{k}")), b"multi")
+            .await?
+            .block_number
+            .unwrap();
+    }
+    s.finalize_home().await?;
+    s.wait_covered(LiteKind::Did, last, Duration::from_secs(30))
+        .await?;
+    let covered = pact_relayer::batch::cursor(last, pact_relayer::batch::WHOLE_BLOCK);
+    let lite2 = StakingLite::new(did2, sat2.provider.clone());
+    let t0 = std::time::Instant::now();
+    while lite2.watermark().call().await?.lastCursor < covered {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "second satellite did not converge"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let home =
+        pact_bindings::did_registry::DIDRegistry::new(s.did_registry, s.home.provider.clone());
+    let l2 = DIDLite::new(did2, sat2.provider.clone());
+    for k in 0..10 {
+        let h = home.attribute(me, word(&format!("m{k}"))).call().await?;
+        let l = l2.attributeState(me, word(&format!("m{k}"))).call().await?;
+        assert_eq!(
+            (h.value, h.validTo, h.valueInfo),
+            (l.value, l.validTo, l.valueInfo)
+        );
+    }
+    // Same home window, different domain: the two satellites' digests differ.
+    let digests: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT digest) FROM relayer_batches WHERE sequence = 1 AND count > 0",
+    )
+    .fetch_one(&s.pool)
+    .await?;
+    assert!(digests >= 2);
+    s.assert_did_equal(
+        &(0..10)
+            .map(|k| (me, word(&format!("m{k}"))))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    for t in tasks {
+        t.abort();
+    }
+    Ok(())
+}
