@@ -162,3 +162,60 @@ async fn sender_killed_mid_inclusion_reconciles_on_restart() -> eyre::Result<()>
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn base_fee_spike_is_outbid_within_the_cap() -> eyre::Result<()> {
+    let chain = pact_testkit::anvil(10)?;
+    let db = pact_testkit::TestDb::new().await?;
+    let pool = db.pool().await?;
+    pact_relayer::MIGRATOR.run(&pool).await?;
+    let p = chain.provider.clone();
+    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
+        .await?
+        .address();
+    let key = chain.signer(3);
+    let cap = 200_000_000_000u128; // 200 gwei
+    let sender = Arc::new(
+        TxSender::new(
+            p.clone(),
+            key.clone(),
+            pool.clone(),
+            FeePolicy {
+                max_fee_cap: cap,
+                ..policy()
+            },
+        )
+        .await?,
+    );
+    automine(&p, false).await?;
+    let s2 = sender.clone();
+    let pending = tokio::spawn(async move { s2.send(token, approve(1), "spike").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The base fee jumps to 50 gwei: the first broadcast (a few gwei) cannot be included.
+    let spike = U256::from(50_000_000_000u64);
+    let _: serde_json::Value = p
+        .raw_request("anvil_setNextBlockBaseFeePerGas".into(), (spike,))
+        .await?;
+    let t0 = std::time::Instant::now();
+    while !pending.is_finished() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "never outbid the spike"
+        );
+        mine(&p).await?;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let receipt = pending.await??;
+    assert!(receipt.status());
+    automine(&p, true).await?;
+    let rows = attempts(&pool, 0).await?;
+    let fees: Vec<u128> = rows.iter().map(|(f, _)| f.parse().unwrap()).collect();
+    assert!(fees.len() >= 2, "replaced: {fees:?}");
+    assert!(
+        fees[0] < 50_000_000_000,
+        "first attempt below the spike: {fees:?}"
+    );
+    assert!(fees.iter().all(|f| *f <= cap), "cap respected: {fees:?}");
+    assert_eq!(p.get_transaction_count(key.address()).await?, 1, "no gap");
+    Ok(())
+}
