@@ -104,6 +104,9 @@ pub async fn bind(
                 "signature must be 0x followed by 65 bytes of hex (r, s, v)",
             )
         })?;
+    if body.nonce.len() != 32 || !body.nonce.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ApiError::not_found("challenge"));
+    }
     let now = st.now();
     let mut tx = st.pool.begin().await?;
     let row: Option<(Vec<u8>, String, i64, Option<i64>)> = sqlx::query_as(

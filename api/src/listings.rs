@@ -399,15 +399,17 @@ pub async fn search(
         qb.push(" AND l.tags @> ").push_bind(t);
     }
     if let Some(p) = &q.min_price {
-        let p = Amount::parse("min_price", p, 18).map_err(|e| bad_q(&e.message()))?;
+        let p = Amount::parse_bound("min_price", p, 18).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.price >= ").push_bind(p.0);
     }
     if let Some(p) = &q.max_price {
-        let p = Amount::parse("max_price", p, 18).map_err(|e| bad_q(&e.message()))?;
+        let p = Amount::parse_bound("max_price", p, 18).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.price <= ").push_bind(p.0);
     }
     if let Some(o) = &q.owner {
-        qb.push(" AND a.handle = ").push_bind(o.clone());
+        let o = crate::types::Handle::parse(o).map_err(|e| bad_q(&e.message()))?;
+        qb.push(" AND a.handle = ")
+            .push_bind(o.as_str().to_string());
     }
     if let Some(c) = &q.cursor {
         match sort {
@@ -446,7 +448,9 @@ pub async fn search(
         Sort::Relevance => " ORDER BY rank DESC, l.id DESC",
     });
     qb.push(" LIMIT ").push_bind(limit + 1);
-    let mut rows = qb.build().fetch_all(&st.pool).await?;
+    // Unnamed statement: planned with the actual values, since a term's selectivity decides
+    // between walking the sort index and the GIN index (a cached generic plan guesses badly).
+    let mut rows = qb.build().persistent(false).fetch_all(&st.pool).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = if more {

@@ -122,6 +122,14 @@ impl Amount {
         }
         Ok(Self(d.normalize()))
     }
+    /// Parses a filter bound: like [`Amount::parse`] but zero is allowed.
+    pub fn parse_bound(field: &'static str, s: &str, decimals: u32) -> ApiResult<Self> {
+        if !s.is_empty() && s.chars().all(|c| c == '0' || c == '.') && s.matches('.').count() <= 1 {
+            return Ok(Self(Decimal::ZERO));
+        }
+        Self::parse(field, s, decimals)
+    }
+
     /// Base units (`amount × 10^decimals`) as an integer decimal.
     pub fn base_units(&self, decimals: u32) -> Decimal {
         let mut d = self.0 * Decimal::from(10u64.pow(decimals));

@@ -382,3 +382,41 @@ async fn an_unfinished_first_request_blocks_its_key_for_a_minute_then_is_taken_o
         .await;
     assert_eq!((s, v["api_key"].clone()), (201, serde_json::Value::Null));
 }
+
+#[tokio::test]
+async fn nul_bytes_and_odd_inputs_never_reach_postgres_as_500s() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    for path in [
+        "/v1/listings?owner=a%00b",
+        "/v1/listings?q=%00",
+        "/v1/listings?category=%00",
+        "/v1/orders?party=a%00b",
+        "/v1/agents/a%00b",
+        "/v1/listings?cursor=5b2231227d",
+        "/v1/orders?cursor=5b312c2230783132225d",
+    ] {
+        let (s, v) = app.get(path, None).await;
+        assert!((400..500).contains(&s), "{path}: {s} {v}");
+    }
+    let (s, _) = app
+        .post(
+            "/v1/agents/me/addresses",
+            Some(&key),
+            json!({ "nonce": "a\u{0}b", "signature": format!("0x{}", "11".repeat(65)) }),
+        )
+        .await;
+    assert!((400..500).contains(&s));
+    let (s, _) = app
+        .post("/v1/orders/0x0000000000000000000000000000000000000000000000000000000000000000/messages", Some(&key), json!({ "body": "a\u{0}b" }))
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .patch(
+            "/v1/agents/me",
+            Some(&key),
+            json!({ "display_name": "x\u{0}" }),
+        )
+        .await;
+    assert_eq!(s, 422);
+}
