@@ -180,3 +180,160 @@ async fn keeper_completes_orders_at_72h_and_144h_in_batches() -> eyre::Result<()
     assert_eq!(open, 0);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keeper_and_relayer_share_one_nonce_manager_without_gaps() -> eyre::Result<()> {
+    use crate::common::{Stack, word};
+    use pact_relayer::batch::LiteKind;
+    let mut s = Stack::new(
+        pact_relayer::home::PlanParams {
+            epoch_blocks: 1,
+            heartbeat_blocks: 0,
+            max_updates: 100,
+            scan_blocks: 10_000,
+        },
+        2,
+    )
+    .await?;
+    for i in 0..6 {
+        s.start_signer(i);
+    }
+    s.start_relayer(FeePolicy {
+        bump_after: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await?;
+    let sender = s.sender.clone().unwrap();
+
+    // An escrow on the satellite with six reviewed orders.
+    let p0 = s.sat.provider.clone();
+    let owner = s.sat.signer(0).address();
+    let token = *TestUSDT::deploy(p0.clone(), "Tether".into(), "USDT".into(), 6)
+        .await?
+        .address();
+    let cfg = Config {
+        feeBps: 100,
+        reviewWindow: (3 * DAY) as u32,
+        arbiterWindow: (7 * DAY) as u32,
+        defaultSellerBps: 5_000,
+    };
+    let escrow = *PactEscrow::deploy(p0.clone(), token, owner, owner, owner, 500, cfg)
+        .await?
+        .address();
+    let deploy_block = p0.get_block_number().await?;
+    let (buyer, seller) = (s.sat.provider_for(2), s.sat.provider_for(3));
+    let amount = U256::from(1_000_000u64);
+    send!(
+        p0,
+        TestUSDT::new(token, p0.clone()).mint(s.sat.signer(2).address(), amount * U256::from(6))
+    );
+    send!(
+        buyer,
+        TestUSDT::new(token, buyer.clone()).approve(escrow, amount * U256::from(6))
+    );
+    let now = p0
+        .get_block_by_number(Default::default())
+        .await?
+        .unwrap()
+        .header
+        .timestamp;
+    for k in 0..6 {
+        let id = keccak256(format!("shared-{k}"));
+        send!(
+            buyer,
+            PactEscrow::new(escrow, buyer.clone()).fund(
+                id,
+                s.sat.signer(3).address(),
+                amount,
+                now + 30 * DAY,
+                B256::ZERO
+            )
+        );
+        send!(
+            seller,
+            PactEscrow::new(escrow, seller.clone()).submitProof(id, B256::ZERO, "ipfs://p".into())
+        );
+        send!(
+            buyer,
+            PactEscrow::new(escrow, buyer.clone()).startReview(id)
+        );
+    }
+    let keeper = Keeper::new(
+        s.pool.clone(),
+        p0.clone(),
+        sender.clone(),
+        KeeperConfig {
+            escrow,
+            start_block: deploy_block,
+            batch_size: 2,
+            scan_blocks: 1_000,
+            poll: Duration::from_millis(40),
+        },
+    );
+    let kt = tokio::spawn(keeper.run());
+    warp(&p0, 3 * DAY + 1).await?;
+
+    // Meanwhile the relayer lands batches from the same account.
+    let me = s.home.signer(2).address();
+    let mut last = 0;
+    for k in 0..15 {
+        last = s
+            .did_set(2, word(&format!("s{k}")), b"x")
+            .await?
+            .block_number
+            .unwrap();
+    }
+    s.finalize_home().await?;
+    s.wait_covered(LiteKind::Did, last, Duration::from_secs(30))
+        .await?;
+    s.assert_did_equal(
+        &(0..15)
+            .map(|k| (me, word(&format!("s{k}"))))
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    let t0 = std::time::Instant::now();
+    loop {
+        let done = p0
+            .get_logs(
+                &Filter::new()
+                    .address(escrow)
+                    .event_signature(PactEscrow::OrderCompleted::SIGNATURE_HASH)
+                    .from_block(0),
+            )
+            .await?
+            .len();
+        if done == 6 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "keeper completed {done} of 6"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    kt.abort();
+    let addr = sender.address();
+    let mined = p0.get_transaction_count(addr).await?;
+    let nonces: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT nonce FROM relayer_txs WHERE address = $1 AND status = 'mined' ORDER BY nonce",
+    )
+    .bind(addr.as_slice())
+    .fetch_all(&s.pool)
+    .await?;
+    assert_eq!(
+        nonces,
+        (0..mined as i64).collect::<Vec<_>>(),
+        "every nonce used once, no gap"
+    );
+    let purposes: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT split_part(purpose, ':', 1) FROM relayer_txs ORDER BY 1",
+    )
+    .fetch_all(&s.pool)
+    .await?;
+    assert_eq!(
+        purposes,
+        vec!["advanceMany".to_string(), "applyBatch".to_string()]
+    );
+    Ok(())
+}
