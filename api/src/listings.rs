@@ -393,9 +393,14 @@ pub async fn search(
         let c = slug("category", c, 40).map_err(|e| bad_q(&e.message()))?;
         qb.push(" AND l.category = ").push_bind(c);
     }
+    // Several tags are usually selective, but the planner multiplies their frequencies as if
+    // independent and may walk the whole id index; then order by an expression so the GIN
+    // index is used.
+    let mut gin_tags = false;
     if let Some(t) = &q.tags {
         let t: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
         let t = tags(&t).map_err(|e| bad_q(&e.message()))?;
+        gin_tags = t.len() >= 2;
         qb.push(" AND l.tags @> ").push_bind(t);
     }
     if let Some(p) = &q.min_price {
@@ -442,6 +447,7 @@ pub async fn search(
         }
     }
     qb.push(match sort {
+        Sort::Newest if gin_tags => " ORDER BY l.id + 0 DESC",
         Sort::Newest => " ORDER BY l.id DESC",
         Sort::PriceAsc => " ORDER BY l.price ASC, l.id ASC",
         Sort::PriceDesc => " ORDER BY l.price DESC, l.id DESC",
