@@ -10,7 +10,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
-    /// EIP-155 chain id.
+    /// EIP-155 chain id (taken from the file name `<chain_id>.json` when the file has none).
+    #[serde(default)]
     pub chain_id: u64,
     /// Settlement token (TestUSDT on local chains).
     #[serde(default)]
@@ -93,6 +94,15 @@ impl Deployment {
         let path = path.as_ref();
         let text =
             std::fs::read_to_string(path).map_err(|e| DeploymentError::Io(path.into(), e))?;
-        serde_json::from_str(&text).map_err(|e| DeploymentError::Parse(path.into(), e))
+        let mut dep: Self =
+            serde_json::from_str(&text).map_err(|e| DeploymentError::Parse(path.into(), e))?;
+        if dep.chain_id == 0 {
+            dep.chain_id = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+        }
+        Ok(dep)
     }
 }
