@@ -327,6 +327,9 @@ pub struct SearchQuery {
     cursor: Option<String>,
 }
 
+/// How many of the most recent matches `sort=relevance` ranks.
+pub const RELEVANCE_WINDOW: i64 = 2_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sort {
     Newest,
@@ -363,7 +366,13 @@ pub async fn search(
     };
     let limit = limit(q.limit)?;
     let bad_q = |m: &str| ApiError::bad_request("invalid_query", m.to_string());
-    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!("SELECT {COLUMNS}"));
+    // Relevance ranks the RELEVANCE_WINDOW most recent matches (so a frequent term costs a
+    // bounded amount of ranking), then pages over that window by (rank, id).
+    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(if sort == Sort::Relevance {
+        format!("SELECT * FROM (SELECT {COLUMNS}")
+    } else {
+        format!("SELECT {COLUMNS}")
+    });
     if let Some(t) = &text_q {
         qb.push(", ts_rank(l.search, websearch_to_tsquery('english', ")
             .push_bind(t.clone())
@@ -434,16 +443,20 @@ pub async fn search(
                     .push_bind(c.i64(1)?)
                     .push(")");
             }
-            Sort::Relevance => {
-                let c = Cursor::parse(c, 2)?;
-                qb.push(" AND (ts_rank(l.search, websearch_to_tsquery('english', ")
-                    .push_bind(text_q.clone().unwrap_or_default())
-                    .push("))::float8, l.id) < (")
-                    .push_bind(c.f64(0)?)
-                    .push(", ")
-                    .push_bind(c.i64(1)?)
-                    .push(")");
-            }
+            Sort::Relevance => {}
+        }
+    }
+    if sort == Sort::Relevance {
+        qb.push(format!(
+            " ORDER BY l.id DESC LIMIT {RELEVANCE_WINDOW}) l WHERE true"
+        ));
+        if let Some(c) = &q.cursor {
+            let c = Cursor::parse(c, 2)?;
+            qb.push(" AND (l.rank, l.id) < (")
+                .push_bind(c.f64(0)?)
+                .push(", ")
+                .push_bind(c.i64(1)?)
+                .push(")");
         }
     }
     qb.push(match sort {
