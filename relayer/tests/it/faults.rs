@@ -415,13 +415,21 @@ async fn satellite_reorg_makes_the_relayer_resubmit_and_converge() -> eyre::Resu
     .await?;
     s.assert_did_equal(&[(me, word("a")), (me, word("b"))])
         .await?;
+    // The stored nonce catches up with the chain once the last receipt is seen.
     let relayer = s.sat.signer(1).address();
-    let landed = s.sat.provider.get_transaction_count(relayer).await?;
-    let stored: i64 =
-        sqlx::query_scalar("SELECT next_nonce FROM relayer_nonces WHERE address = $1")
-            .bind(relayer.as_slice())
-            .fetch_one(&s.pool)
-            .await?;
+    let t0 = std::time::Instant::now();
+    let (stored, landed) = loop {
+        let landed = s.sat.provider.get_transaction_count(relayer).await?;
+        let stored: i64 =
+            sqlx::query_scalar("SELECT next_nonce FROM relayer_nonces WHERE address = $1")
+                .bind(relayer.as_slice())
+                .fetch_one(&s.pool)
+                .await?;
+        if stored as u64 == landed || t0.elapsed() > Duration::from_secs(5) {
+            break (stored, landed);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         stored as u64, landed,
         "no nonce gap after the satellite reorg"
