@@ -108,17 +108,32 @@ impl Relayer {
     pub async fn step(&mut self) -> RelayerResult<StepOutcome> {
         let t = self.t.clone();
         let lite = StakingLite::new(t.lite, t.provider.clone());
-        if lite.paused().call().await.map_err(RelayerError::contract)? {
+        // One consistent view (a rotation may land between calls).
+        let at = alloy::eips::BlockId::number(
+            t.provider
+                .get_block_number()
+                .await
+                .map_err(RelayerError::rpc)?,
+        );
+        if lite
+            .paused()
+            .block(at)
+            .call()
+            .await
+            .map_err(RelayerError::contract)?
+        {
             return Ok(StepOutcome::Paused);
         }
         let wm = lite
             .watermark()
+            .block(at)
             .call()
             .await
             .map_err(RelayerError::contract)?;
         let (set_id, next) = (wm.signerSetId, wm.lastSequence + 1);
         let members: HashSet<Address> = lite
             .signers()
+            .block(at)
             .call()
             .await
             .map_err(RelayerError::contract)?
@@ -126,6 +141,7 @@ impl Relayer {
             .collect();
         let threshold = lite
             .threshold()
+            .block(at)
             .call()
             .await
             .map_err(RelayerError::contract)? as usize;

@@ -189,11 +189,26 @@ pub async fn step(
         lite: t.lite,
     };
     let lite = StakingLite::new(t.lite, t.satellite.clone());
-    if lite.paused().call().await.map_err(RelayerError::contract)? {
+    // Read pause flag, membership and watermark at one satellite block (a consistent view even
+    // when a rotation lands in between).
+    let at = alloy::eips::BlockId::number(
+        t.satellite
+            .get_block_number()
+            .await
+            .map_err(RelayerError::rpc)?,
+    );
+    if lite
+        .paused()
+        .block(at)
+        .call()
+        .await
+        .map_err(RelayerError::contract)?
+    {
         return Ok(0);
     }
     if !lite
         .isSigner(me)
+        .block(at)
         .call()
         .await
         .map_err(RelayerError::contract)?
@@ -202,6 +217,7 @@ pub async fn step(
     }
     let wm = lite
         .watermark()
+        .block(at)
         .call()
         .await
         .map_err(RelayerError::contract)?;
