@@ -8,6 +8,8 @@ use pact_relayer::{batch::LiteKind, home::PlanParams, tx::FeePolicy};
 use std::time::{Duration, Instant};
 
 async fn gas_landed(s: &Stack) -> eyre::Result<(i64, i64)> {
+    // The sender records a receipt just after the Lite's watermark moves.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     Ok(sqlx::query_as(
         "SELECT coalesce(sum(gas_used), 0)::bigint, count(*) FROM relayer_txs WHERE status = 'mined' AND purpose LIKE 'applyBatch%'",
     )
