@@ -225,3 +225,42 @@ async fn base_fee_spike_is_outbid_within_the_cap() -> eyre::Result<()> {
     assert_eq!(p.get_transaction_count(key.address()).await?, 1, "no gap");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_transaction_is_rebroadcast_bumped() -> eyre::Result<()> {
+    let chain = pact_testkit::anvil(10)?;
+    let db = pact_testkit::TestDb::new().await?;
+    let pool = db.pool().await?;
+    pact_relayer::MIGRATOR.run(&pool).await?;
+    let p = chain.provider.clone();
+    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
+        .await?
+        .address();
+    let key = chain.signer(3);
+    let sender = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), policy()).await?);
+    automine(&p, false).await?;
+    let s2 = sender.clone();
+    let pending = tokio::spawn(async move { s2.send(token, approve(1), "dropped").await });
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The node forgets the transaction.
+    let _: serde_json::Value = p
+        .raw_request("anvil_dropAllTransactions".into(), ())
+        .await?;
+    let t0 = std::time::Instant::now();
+    while !pending.is_finished() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "dropped transaction never replaced"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        mine(&p).await?;
+    }
+    assert!(pending.await??.status());
+    automine(&p, true).await?;
+    assert!(
+        attempts(&pool, 0).await?.len() >= 2,
+        "a replacement was broadcast"
+    );
+    assert_eq!(p.get_transaction_count(key.address()).await?, 1, "no gap");
+    Ok(())
+}
