@@ -168,15 +168,23 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> eyre::Result<()> {
-    let workers = spawn_workers(state.clone());
+    // Workers stop with the server, also when this future is dropped.
+    let _workers = AbortOnDrop(spawn_workers(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let r = axum::serve(listener, app)
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await;
-    for w in workers {
-        w.abort();
+        .await
+        .map_err(Into::into)
+}
+
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for w in &self.0 {
+            w.abort();
+        }
     }
-    r.map_err(Into::into)
 }
 
 /// Spawns the chain listener and the webhook/deadline worker.

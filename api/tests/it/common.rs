@@ -90,10 +90,15 @@ impl App {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
+        if let Some(t) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+        {
+            panic!("server did not shut down");
         }
+        // The old workers are gone: no delivery below can come from them.
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     pub async fn call(

@@ -209,10 +209,14 @@ async fn failures_retry_on_schedule_then_dead_letter_and_redeliver_manually() {
     assert_eq!(s, 200);
     let got = rx.wait_for(1).await;
     assert_eq!(got[0]["id"], id);
-    let (_, one) = app
-        .get(&format!("/v1/webhooks/deliveries/{id}"), Some(&alice))
-        .await;
-    assert_eq!(one["status"], "delivered");
+    // The receiver records before it answers: wait for the worker to commit the outcome.
+    let one = eventually("delivery marked delivered", || async {
+        let (_, one) = app
+            .get(&format!("/v1/webhooks/deliveries/{id}"), Some(&alice))
+            .await;
+        (one["status"] == "delivered").then_some(one)
+    })
+    .await;
     assert_eq!(one["attempt_log"].as_array().unwrap().len(), 7);
     // Other agents cannot see or redeliver it.
     let eve = app.register("eve").await;
