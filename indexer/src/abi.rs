@@ -89,3 +89,21 @@ pub fn to_json(v: &DynSolValue) -> Value {
         _ => Value::Null,
     }
 }
+
+/// The string argument `key` of a stored event (`event` names it in the error).
+pub fn arg<'a>(args: &'a Map<String, Value>, event: &str, key: &str) -> IndexerResult<&'a str> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| IndexerError::Inconsistent(format!("{event}: argument {key} missing")))
+}
+
+/// The argument `key` of a stored event, parsed (numbers, addresses, hashes).
+pub fn parse<T: std::str::FromStr>(
+    args: &Map<String, Value>,
+    event: &str,
+    key: &str,
+) -> IndexerResult<T> {
+    arg(args, event, key)?
+        .parse()
+        .map_err(|_| IndexerError::Inconsistent(format!("{event}: argument {key} malformed")))
+}

@@ -3,7 +3,11 @@
 //! The fold works on the stored form of an event (name + JSON arguments), so the projection can be
 //! rebuilt from `escrow_events` alone after a reorg, exactly as it was built live.
 
-use crate::{IndexerError, IndexerResult, abi::DecodedLog, decode::LogMeta};
+use crate::{
+    IndexerError, IndexerResult,
+    abi::{DecodedLog, arg, parse},
+    decode::LogMeta,
+};
 use alloy::primitives::{Address, B256, U256};
 use serde_json::{Map, Value};
 
@@ -38,22 +42,6 @@ pub fn state_after(event: &str) -> Option<&'static str> {
         "OrderResolved" => "RESOLVED",
         _ => return None,
     })
-}
-
-fn arg<'a>(args: &'a Map<String, Value>, event: &str, key: &str) -> IndexerResult<&'a str> {
-    args.get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| IndexerError::Inconsistent(format!("{event}: argument {key} missing")))
-}
-
-fn parse<T: std::str::FromStr>(
-    args: &Map<String, Value>,
-    event: &str,
-    key: &str,
-) -> IndexerResult<T> {
-    arg(args, event, key)?
-        .parse()
-        .map_err(|_| IndexerError::Inconsistent(format!("{event}: argument {key} malformed")))
 }
 
 impl EscrowEvent {

@@ -7,7 +7,7 @@
 
 use crate::{
     IndexerError, IndexerResult,
-    abi::{DecodedLog, EventSet},
+    abi::{DecodedLog, EventSet, arg, parse},
     copy::CopyBuf,
     decode::LogMeta,
 };
@@ -156,22 +156,6 @@ impl IdentityEvent {
             args,
         })
     }
-}
-
-fn arg<'a>(args: &'a Map<String, Value>, event: &str, key: &str) -> IndexerResult<&'a str> {
-    args.get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| IndexerError::Inconsistent(format!("{event}: argument {key} missing")))
-}
-
-fn parse<T: std::str::FromStr>(
-    args: &Map<String, Value>,
-    event: &str,
-    key: &str,
-) -> IndexerResult<T> {
-    arg(args, event, key)?
-        .parse()
-        .map_err(|_| IndexerError::Inconsistent(format!("{event}: argument {key} malformed")))
 }
 
 fn hex_arg(args: &Map<String, Value>, event: &str, key: &str) -> IndexerResult<Vec<u8>> {
