@@ -153,8 +153,21 @@ pub struct Order {
     pub updated_at: u64,
 }
 
-const REFUND_REASONS: [&str; 3] = ["BUYER_CANCELLED", "SELLER_REFUNDED", "DELIVERY_EXPIRED"];
-const RESOLUTIONS: [&str; 3] = ["ARBITER", "DEFAULT_RULING", "SETTLEMENT"];
+/// `IPactEscrow.RefundReason`, by discriminant.
+pub const REFUND_REASONS: [&str; 3] = ["BUYER_CANCELLED", "SELLER_REFUNDED", "DELIVERY_EXPIRED"];
+/// `IPactEscrow.Resolution`, by discriminant.
+pub const RESOLUTIONS: [&str; 3] = ["ARBITER", "DEFAULT_RULING", "SETTLEMENT"];
+/// Every state an order can be stored in (`state_after` yields these).
+pub const STATES: [&str; 8] = [
+    "ESCROWED",
+    "DELIVERING",
+    "PROOF_SUBMITTED",
+    "REVIEWING",
+    "COMPLETED",
+    "REFUNDED",
+    "DISPUTED",
+    "RESOLVED",
+];
 
 fn enum_name(
     names: &'static [&'static str],

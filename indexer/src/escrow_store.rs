@@ -5,7 +5,9 @@ use crate::{
     IndexerError, IndexerResult,
     copy::CopyBuf,
     decode::{ContractKind, Contracts, LogMeta},
-    escrow::{Config, Configs, EscrowEvent, Order, state_after},
+    escrow::{
+        Config, Configs, EscrowEvent, Order, REFUND_REASONS, RESOLUTIONS, STATES, state_after,
+    },
 };
 use alloy::primitives::{Address, B256, U256};
 use sqlx::{Postgres, Row, Transaction};
@@ -26,16 +28,6 @@ fn num(s: &str) -> IndexerResult<U256> {
 fn intern(s: &str, names: &[&'static str]) -> Option<&'static str> {
     names.iter().copied().find(|n| *n == s)
 }
-const STATES: [&str; 8] = [
-    "ESCROWED",
-    "DELIVERING",
-    "PROOF_SUBMITTED",
-    "REVIEWING",
-    "COMPLETED",
-    "REFUNDED",
-    "DISPUTED",
-    "RESOLVED",
-];
 
 /// Appends `events` (in chain order) and folds them into `escrow_orders`.
 pub async fn write(
@@ -291,13 +283,10 @@ async fn load_orders(
             settlement_bps: r.get::<Option<i32>, _>(19).map(|v| v as u32),
             resolution: r
                 .get::<Option<&str>, _>(20)
-                .and_then(|s| intern(s, &["ARBITER", "DEFAULT_RULING", "SETTLEMENT"])),
-            refund_reason: r.get::<Option<&str>, _>(21).and_then(|s| {
-                intern(
-                    s,
-                    &["BUYER_CANCELLED", "SELLER_REFUNDED", "DELIVERY_EXPIRED"],
-                )
-            }),
+                .and_then(|s| intern(s, &RESOLUTIONS)),
+            refund_reason: r
+                .get::<Option<&str>, _>(21)
+                .and_then(|s| intern(s, &REFUND_REASONS)),
             buyer_paid: num(r.get(22))?,
             seller_paid: num(r.get(23))?,
             fee_paid: num(r.get(24))?,

@@ -197,8 +197,10 @@ impl Store {
     }
 }
 
-/// Tables holding one row per event, keyed by `(chain_id, block_number, log_index)`.
-pub const EVENT_TABLES: &[&str] = &["token_transfers", "escrow_events", "identity_events"];
+/// Event tables with no projection: a rewind just deletes their rows above the fork. (The escrow
+/// and identity tables are rewound by `escrow_store::rewind` and `identity::rewind`, which also
+/// rebuild their projections.)
+pub const EVENT_TABLES: &[&str] = &["token_transfers"];
 
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,
