@@ -459,17 +459,21 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @inheritdoc IPactEscrow
     function nextDeadline(bytes32 orderId) external view returns (Action action, uint64 at) {
         (, Order memory m) = _get(orderId);
-        if (m.seller == address(0)) return (Action.NONE, 0);
-        (State state, uint256 since) = _effective(m);
+        State state = m.state;
         if (state == State.ESCROWED || state == State.DELIVERING) {
             return (Action.REFUND_EXPIRED, uint64(m.deliverBy) + 1);
         }
-        Config memory c = _configs[m.configId];
-        if (state == State.PROOF_SUBMITTED) return (Action.START_REVIEW, uint64(since + c.reviewWindow));
-        if (state == State.REVIEWING) return (Action.COMPLETE, uint64(since + c.reviewWindow));
-        // Effective COMPLETED that nobody has paid out yet: due since `since`.
-        if (state == State.COMPLETED && m.state != State.COMPLETED) return (Action.COMPLETE, uint64(since));
-        if (state == State.DISPUTED) return (Action.DEFAULT_RULING, uint64(since + c.arbiterWindow));
+        // From the stored state: a review that started by the clock but is not yet written is still START_REVIEW
+        // (due), because that is what `advance` performs next (and it completes too if both windows passed).
+        if (state == State.PROOF_SUBMITTED) {
+            return (Action.START_REVIEW, uint64(m.stateSince) + _configs[m.configId].reviewWindow);
+        }
+        if (state == State.REVIEWING) {
+            return (Action.COMPLETE, uint64(m.stateSince) + _configs[m.configId].reviewWindow);
+        }
+        if (state == State.DISPUTED) {
+            return (Action.DEFAULT_RULING, uint64(m.stateSince) + _configs[m.configId].arbiterWindow);
+        }
         return (Action.NONE, 0);
     }
 

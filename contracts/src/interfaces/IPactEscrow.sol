@@ -408,7 +408,10 @@ interface IPactEscrow {
     function config(uint16 configId) external view returns (Config memory);
     /// @notice The order with the time-based transitions (PROOF_SUBMITTED -> REVIEWING -> COMPLETED) applied.
     function getOrder(bytes32 orderId) external view returns (Order memory);
-    /// @notice The next automatic action and the first second it can be performed (NONE, 0 if none).
+    /// @notice The next automatic action `advance` performs on the order as stored, and the first second it can be
+    ///         performed (NONE, 0 if none). A review that started by the clock but was not written yet (the order is
+    ///         PROOF_SUBMITTED in storage, REVIEWING in `getOrder`) reports START_REVIEW, due: `advance` writes it
+    ///         (and completes the order in the same call if the review window has also passed).
     function nextDeadline(bytes32 orderId) external view returns (Action action, uint64 at);
     /// @notice The pending settlement proposal of a disputed order (proposer zero if none or not disputed).
     function settlementOf(bytes32 orderId) external view returns (Settlement memory);

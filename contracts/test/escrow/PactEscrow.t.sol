@@ -1172,10 +1172,21 @@ contract PactEscrowTest is EscrowFixture {
         assertEq(uint8(action), uint8(IPactEscrow.Action.START_REVIEW));
         assertEq(at, T0 + REVIEW);
 
+        // The review started by the clock (getOrder says REVIEWING) but is not written: still START_REVIEW, due.
         vm.warp(T0 + REVIEW);
+        assertEq(uint8(escrow.getOrder(ID).state), uint8(IPactEscrow.State.REVIEWING));
+        (action, at) = escrow.nextDeadline(ID);
+        assertEq(uint8(action), uint8(IPactEscrow.Action.START_REVIEW));
+        assertEq(at, T0 + REVIEW);
+
+        escrow.advance(ID); // writes REVIEWING
         (action, at) = escrow.nextDeadline(ID);
         assertEq(uint8(action), uint8(IPactEscrow.Action.COMPLETE));
         assertEq(at, T0 + 2 * REVIEW);
+
+        vm.warp(T0 + 2 * REVIEW - 1);
+        vm.expectRevert();
+        escrow.advance(ID);
 
         vm.warp(T0 + 3 * REVIEW);
         (action, at) = escrow.nextDeadline(ID);
