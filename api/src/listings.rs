@@ -327,9 +327,6 @@ pub struct SearchQuery {
     cursor: Option<String>,
 }
 
-/// How many of the most recent matches `sort=relevance` ranks.
-pub const RELEVANCE_WINDOW: i64 = 2_000;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sort {
     Newest,
@@ -338,7 +335,136 @@ enum Sort {
     Relevance,
 }
 
+/// The relevance tier of a text match: the head (title and category) alone satisfies the query,
+/// or the description is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    Body = 0,
+    Head = 1,
+}
+
+/// The filters of a search, checked once and pushed into every statement of the search.
+struct Filters {
+    text: Option<String>,
+    status: Option<&'static str>,
+    kind: Option<&'static str>,
+    category: Option<String>,
+    tags: Vec<String>,
+    min_price: Option<Decimal>,
+    max_price: Option<Decimal>,
+    owner: Option<String>,
+}
+
+impl Filters {
+    fn parse(q: &SearchQuery, text_q: Option<String>) -> ApiResult<Self> {
+        let bad_q = |m: &str| ApiError::bad_request("invalid_query", m.to_string());
+        let status = match q.status.as_deref() {
+            None | Some("open") => Some("open"),
+            Some("closed") => Some("closed"),
+            Some("all") => None,
+            Some(_) => return Err(bad_q("status must be open, closed or all")),
+        };
+        let kind = q
+            .kind
+            .as_deref()
+            .map(|k| kind(k).map_err(|_| bad_q("kind must be offer or bounty")))
+            .transpose()?;
+        let category = q
+            .category
+            .as_deref()
+            .map(|c| slug("category", c, 40).map_err(|e| bad_q(&e.message())))
+            .transpose()?;
+        let tags = match &q.tags {
+            Some(t) => {
+                let t: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
+                tags(&t).map_err(|e| bad_q(&e.message()))?
+            }
+            None => vec![],
+        };
+        let bound = |field: &'static str, v: &Option<String>| {
+            v.as_deref()
+                .map(|p| {
+                    Amount::parse_bound(field, p, 18)
+                        .map(|a| a.0)
+                        .map_err(|e| bad_q(&e.message()))
+                })
+                .transpose()
+        };
+        let owner = q
+            .owner
+            .as_deref()
+            .map(|o| {
+                crate::types::Handle::parse(o)
+                    .map(|h| h.as_str().to_string())
+                    .map_err(|e| bad_q(&e.message()))
+            })
+            .transpose()?;
+        Ok(Self {
+            text: text_q,
+            status,
+            kind,
+            category,
+            tags,
+            min_price: bound("min_price", &q.min_price)?,
+            max_price: bound("max_price", &q.max_price)?,
+            owner,
+        })
+    }
+
+    /// `SELECT … FROM listings l JOIN agents a … WHERE` every filter.
+    fn select(&self) -> QueryBuilder<'_, Postgres> {
+        let mut qb = QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM listings l JOIN agents a ON a.id = l.agent_id WHERE true"
+        ));
+        if let Some(t) = &self.text {
+            qb.push(" AND l.search @@ websearch_to_tsquery('english', ")
+                .push_bind(t.as_str())
+                .push(")");
+        }
+        if let Some(s) = self.status {
+            qb.push(" AND l.status = ").push_bind(s);
+        }
+        if let Some(k) = self.kind {
+            qb.push(" AND l.kind = ").push_bind(k);
+        }
+        if let Some(c) = &self.category {
+            qb.push(" AND l.category = ").push_bind(c.as_str());
+        }
+        if !self.tags.is_empty() {
+            qb.push(" AND l.tags @> ").push_bind(self.tags.clone());
+        }
+        if let Some(p) = self.min_price {
+            qb.push(" AND l.price >= ").push_bind(p);
+        }
+        if let Some(p) = self.max_price {
+            qb.push(" AND l.price <= ").push_bind(p);
+        }
+        if let Some(o) = &self.owner {
+            qb.push(" AND a.handle = ").push_bind(o.as_str());
+        }
+        qb
+    }
+}
+
+async fn run(qb: &mut QueryBuilder<'_, Postgres>, st: &AppState) -> ApiResult<Vec<PgRow>> {
+    // Unnamed statement: planned with the actual values, since a term's selectivity decides
+    // between walking an ordered index and the GIN index (a cached generic plan guesses badly).
+    Ok(qb.build().persistent(false).fetch_all(&st.pool).await?)
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
+}
+
 /// Searches listings with keyset pagination.
+///
+/// `sort=relevance` (the default with `q`) orders by tier, then newest first: first every listing
+/// whose title and category alone contain the query (tier 1), then those that need the
+/// description (tier 0). Each tier is one statement ordered by `id DESC`, answered from
+/// `listings_search_head` or `listings_search` (rare terms) or along `listings_pkey` (frequent
+/// terms); the second tier is only read when the first one ends on this page. No per-row rank is
+/// computed, so a page costs the same for a term in 30 listings or in 30,000, and a listing's
+/// tier depends only on its own text: pages are stable and cover every match.
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn search(
     State(st): State<AppState>,
@@ -365,131 +491,123 @@ pub async fn search(
         }
     };
     let limit = limit(q.limit)?;
-    let bad_q = |m: &str| ApiError::bad_request("invalid_query", m.to_string());
-    // Relevance ranks the RELEVANCE_WINDOW most recent matches (so a frequent term costs a
-    // bounded amount of ranking), then pages over that window by (rank, id).
-    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(if sort == Sort::Relevance {
-        format!("SELECT * FROM (SELECT {COLUMNS}")
+    let f = Filters::parse(&q, text_q)?;
+    let (rows, tiers) = if sort == Sort::Relevance {
+        relevance_page(&st, &f, q.cursor.as_deref(), limit).await?
     } else {
-        format!("SELECT {COLUMNS}")
-    });
-    if let Some(t) = &text_q {
-        qb.push(", ts_rank(l.search, websearch_to_tsquery('english', ")
-            .push_bind(t.clone())
-            .push("))::float8 AS rank");
-    }
-    qb.push(" FROM listings l JOIN agents a ON a.id = l.agent_id WHERE true");
-    if let Some(t) = &text_q {
-        qb.push(" AND l.search @@ websearch_to_tsquery('english', ")
-            .push_bind(t.clone())
-            .push(")");
-    }
-    match q.status.as_deref() {
-        None | Some("open") => {
-            qb.push(" AND l.status = 'open'");
-        }
-        Some("closed") => {
-            qb.push(" AND l.status = 'closed'");
-        }
-        Some("all") => {}
-        Some(_) => return Err(bad_q("status must be open, closed or all")),
-    }
-    if let Some(k) = &q.kind {
-        let k = kind(k).map_err(|_| bad_q("kind must be offer or bounty"))?;
-        qb.push(" AND l.kind = ").push_bind(k);
-    }
-    if let Some(c) = &q.category {
-        let c = slug("category", c, 40).map_err(|e| bad_q(&e.message()))?;
-        qb.push(" AND l.category = ").push_bind(c);
-    }
-    // Several tags are usually selective, but the planner multiplies their frequencies as if
-    // independent and may walk the whole id index; then order by an expression so the GIN
-    // index is used.
-    let mut gin_tags = false;
-    if let Some(t) = &q.tags {
-        let t: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
-        let t = tags(&t).map_err(|e| bad_q(&e.message()))?;
-        gin_tags = t.len() >= 2;
-        qb.push(" AND l.tags @> ").push_bind(t);
-    }
-    if let Some(p) = &q.min_price {
-        let p = Amount::parse_bound("min_price", p, 18).map_err(|e| bad_q(&e.message()))?;
-        qb.push(" AND l.price >= ").push_bind(p.0);
-    }
-    if let Some(p) = &q.max_price {
-        let p = Amount::parse_bound("max_price", p, 18).map_err(|e| bad_q(&e.message()))?;
-        qb.push(" AND l.price <= ").push_bind(p.0);
-    }
-    if let Some(o) = &q.owner {
-        let o = crate::types::Handle::parse(o).map_err(|e| bad_q(&e.message()))?;
-        qb.push(" AND a.handle = ")
-            .push_bind(o.as_str().to_string());
-    }
-    if let Some(c) = &q.cursor {
-        match sort {
-            Sort::Newest => {
-                let c = Cursor::parse(c, 1)?;
-                qb.push(" AND l.id < ").push_bind(c.i64(0)?);
-            }
-            Sort::PriceAsc | Sort::PriceDesc => {
-                let c = Cursor::parse(c, 2)?;
-                let p: Decimal = c.str(0)?.parse().map_err(|_| {
-                    ApiError::bad_request("invalid_cursor", "cursor is not one this API issued")
-                })?;
-                let op = if sort == Sort::PriceAsc { ">" } else { "<" };
-                qb.push(format!(" AND (l.price, l.id) {op} ("))
-                    .push_bind(p)
-                    .push(", ")
-                    .push_bind(c.i64(1)?)
-                    .push(")");
-            }
-            Sort::Relevance => {}
-        }
-    }
-    if sort == Sort::Relevance {
-        qb.push(format!(
-            " ORDER BY l.id DESC LIMIT {RELEVANCE_WINDOW}) l WHERE true"
-        ));
-        if let Some(c) = &q.cursor {
-            let c = Cursor::parse(c, 2)?;
-            qb.push(" AND (l.rank, l.id) < (")
-                .push_bind(c.f64(0)?)
-                .push(", ")
-                .push_bind(c.i64(1)?)
-                .push(")");
-        }
-    }
-    qb.push(match sort {
-        Sort::Newest if gin_tags => " ORDER BY l.id + 0 DESC",
-        Sort::Newest => " ORDER BY l.id DESC",
-        Sort::PriceAsc => " ORDER BY l.price ASC, l.id ASC",
-        Sort::PriceDesc => " ORDER BY l.price DESC, l.id DESC",
-        Sort::Relevance => " ORDER BY rank DESC, l.id DESC",
-    });
-    qb.push(" LIMIT ").push_bind(limit + 1);
-    // Unnamed statement: planned with the actual values, since a term's selectivity decides
-    // between walking the sort index and the GIN index (a cached generic plan guesses badly).
-    let mut rows = qb.build().persistent(false).fetch_all(&st.pool).await?;
+        (
+            ordered_page(&st, &f, sort, q.cursor.as_deref(), limit).await?,
+            vec![],
+        )
+    };
     let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    let shown = rows.len().min(limit as usize);
     let next = if more {
-        rows.last().map(|r| {
-            let id: i64 = r.get("id");
+        let r = &rows[shown - 1];
+        let id: i64 = r.get("id");
+        Some(
             match sort {
                 Sort::Newest => Cursor(vec![json!(id)]),
                 Sort::PriceAsc | Sort::PriceDesc => Cursor(vec![
                     json!(r.get::<Decimal, _>("price").to_string()),
                     json!(id),
                 ]),
-                Sort::Relevance => Cursor(vec![json!(r.get::<f64, _>("rank")), json!(id)]),
+                Sort::Relevance => Cursor(vec![json!(tiers[shown - 1] as i64), json!(id)]),
             }
-            .encode()
-        })
+            .encode(),
+        )
     } else {
         None
     };
     Ok(Json(json!({
-        "items": rows.iter().map(listing_json).collect::<Vec<_>>(),
+        "items": rows[..shown].iter().map(listing_json).collect::<Vec<_>>(),
         "next_cursor": next,
     })))
+}
+
+/// One statement for the `newest` and price sorts: `limit + 1` rows after the cursor.
+async fn ordered_page(
+    st: &AppState,
+    f: &Filters,
+    sort: Sort,
+    cursor: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<PgRow>> {
+    let mut qb = f.select();
+    if let Some(c) = cursor {
+        if sort == Sort::Newest {
+            let c = Cursor::parse(c, 1)?;
+            qb.push(" AND l.id < ").push_bind(c.i64(0)?);
+        } else {
+            let c = Cursor::parse(c, 2)?;
+            let p: Decimal = c.str(0)?.parse().map_err(|_| bad_cursor())?;
+            let op = if sort == Sort::PriceAsc { ">" } else { "<" };
+            qb.push(format!(" AND (l.price, l.id) {op} ("))
+                .push_bind(p)
+                .push(", ")
+                .push_bind(c.i64(1)?)
+                .push(")");
+        }
+    }
+    // Several tags are usually selective, but the planner multiplies their frequencies as if
+    // independent and may walk the whole id index; then order by an expression so the GIN
+    // index is used.
+    qb.push(match sort {
+        Sort::Newest if f.tags.len() >= 2 => " ORDER BY l.id + 0 DESC",
+        Sort::Newest => " ORDER BY l.id DESC",
+        Sort::PriceAsc => " ORDER BY l.price ASC, l.id ASC",
+        Sort::PriceDesc => " ORDER BY l.price DESC, l.id DESC",
+        Sort::Relevance => unreachable!("relevance pages are read by relevance_page"),
+    });
+    qb.push(" LIMIT ").push_bind(limit + 1);
+    run(&mut qb, st).await
+}
+
+/// Up to `limit + 1` rows by (tier DESC, id DESC) after the cursor, with the tier of each row.
+async fn relevance_page(
+    st: &AppState,
+    f: &Filters,
+    cursor: Option<&str>,
+    limit: i64,
+) -> ApiResult<(Vec<PgRow>, Vec<Tier>)> {
+    let (mut tier, mut before) = match cursor {
+        Some(c) => {
+            let c = Cursor::parse(c, 2)?;
+            let tier = match c.i64(0)? {
+                1 => Tier::Head,
+                0 => Tier::Body,
+                _ => return Err(bad_cursor()),
+            };
+            (tier, Some(c.i64(1)?))
+        }
+        None => (Tier::Head, None),
+    };
+    let text = f.text.as_deref().unwrap_or_default();
+    let (mut rows, mut tiers) = (vec![], vec![]);
+    loop {
+        let mut qb = f.select();
+        // The head of a listing is the title and category (weights A and B of `search`). The
+        // condition matches `listings_search_head`'s expression exactly.
+        qb.push(match tier {
+            Tier::Head => " AND ts_filter(l.search, '{a,b}') @@ websearch_to_tsquery('english', ",
+            Tier::Body => {
+                " AND NOT ts_filter(l.search, '{a,b}') @@ websearch_to_tsquery('english', "
+            }
+        })
+        .push_bind(text)
+        .push(")");
+        if let Some(b) = before {
+            qb.push(" AND l.id < ").push_bind(b);
+        }
+        let want = limit + 1 - rows.len() as i64;
+        qb.push(" ORDER BY l.id DESC LIMIT ").push_bind(want);
+        let got = run(&mut qb, st).await?;
+        let n = got.len() as i64;
+        tiers.extend(std::iter::repeat_n(tier, got.len()));
+        rows.extend(got);
+        if n == want || tier == Tier::Body {
+            return Ok((rows, tiers));
+        }
+        (tier, before) = (Tier::Body, None);
+    }
 }

@@ -55,7 +55,7 @@ api_routes! {
     post "/v1/listings" => listings::create, "createListing", "bearer",
         "Create a listing: an offer (service) or a bounty (wanted), with price and token";
     get "/v1/listings" => listings::search, "searchListings", "none",
-        "Search listings: q (full text), kind, category, tags, min_price, max_price, owner, status, sort (newest, price_asc, price_desc, relevance: default with q; ranks the 2000 most recent matches), limit, cursor";
+        "Search listings: q (full text), kind, category, tags, min_price, max_price, owner, status, sort (newest, price_asc, price_desc, relevance: default with q; listings whose title and category contain the query first, then those matching in the description, newest first within each), limit, cursor";
     get "/v1/listings/{id}" => listings::get, "getListing", "none", "One listing";
     patch "/v1/listings/{id}" => listings::patch, "updateListing", "bearer", "Edit an open listing (owner only)";
     post "/v1/listings/{id}/close" => listings::close, "closeListing", "bearer", "Close a listing (owner only)";

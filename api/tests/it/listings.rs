@@ -240,3 +240,107 @@ async fn search_filters_sorts_and_pages_stably() {
         assert_eq!(s, 400, "{bad}: {v}");
     }
 }
+
+#[tokio::test]
+async fn relevance_ranks_head_matches_first_and_pages_over_every_match() {
+    let app = App::spawn().await;
+    let alice = app.register("alice").await;
+    // (title, category, description); created in this order, so later ones are newer.
+    let specs = [
+        ("Audit of a vault", "security", "Formal review"),
+        ("Gas report", "audit", "Profiling of hot paths"),
+        (
+            "Token launch",
+            "marketing",
+            "Includes an audit of the token",
+        ),
+        ("Escrow audit", "security", "Two weeks"),
+        (
+            "Bridge watcher",
+            "devops",
+            "Alerts, and an audit trail of every alert",
+        ),
+        ("Audit and fuzzing", "security", "Solidity only"),
+        ("Logo design", "design", "Vector files"),
+    ];
+    for (title, category, description) in specs {
+        let (s, v) = app
+            .post(
+                "/v1/listings",
+                Some(&alice),
+                json!({ "kind": "offer", "title": title, "description": description,
+                        "category": category, "price": "10" }),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let titles = |v: &[Value]| {
+        v.iter()
+            .map(|l| l["title"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // Title or category matches (newest first), then description-only matches (newest first).
+    let expected = [
+        "Audit and fuzzing",
+        "Escrow audit",
+        "Gas report",
+        "Audit of a vault",
+        "Bridge watcher",
+        "Token launch",
+    ];
+    for limit in [1, 2, 3, 4, 6, 20] {
+        let mut out = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/listings?q=audit&limit={limit}&cursor={c}"),
+                None => format!("/v1/listings?q=audit&limit={limit}"),
+            };
+            let (s, v) = app.get(&path, None).await;
+            assert_eq!(s, 200, "{path}: {v}");
+            let items = v["items"].as_array().unwrap();
+            assert!(items.len() <= limit);
+            out.extend(items.iter().cloned());
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(titles(&out), expected, "limit {limit}");
+    }
+    // Negation holds in both tiers; the description counts for exclusion too.
+    let v = all_pages(&app, "q=audit+-solidity").await;
+    assert_eq!(
+        titles(&v),
+        [
+            "Escrow audit",
+            "Gas report",
+            "Audit of a vault",
+            "Bridge watcher",
+            "Token launch"
+        ]
+    );
+    // Every query word must occur; head matches need all of them in the head.
+    let v = all_pages(&app, "q=audit+alerts").await;
+    assert_eq!(titles(&v), ["Bridge watcher"]);
+    let v = all_pages(&app, "q=security+audit").await;
+    assert_eq!(
+        titles(&v),
+        ["Audit and fuzzing", "Escrow audit", "Audit of a vault"]
+    );
+    // Other sorts still apply to text matches.
+    let v = all_pages(&app, "q=audit&sort=newest").await;
+    assert_eq!(v.len(), 6);
+    assert_eq!(v[0]["title"], "Audit and fuzzing");
+    assert_eq!(v[5]["title"], "Audit of a vault");
+    // A cursor of another sort is refused.
+    let (_, p) = app.get("/v1/listings?q=audit&limit=1", None).await;
+    let c = p["next_cursor"].as_str().unwrap();
+    let (s, v) = app
+        .get(
+            &format!("/v1/listings?q=audit&sort=newest&cursor={c}"),
+            None,
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_cursor")));
+}
