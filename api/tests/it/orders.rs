@@ -65,6 +65,7 @@ async fn agreed_order(app: &App) -> (String, String, i64, String, alloy::primiti
         )
         .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("NEGOTIATING")));
+    assert!(v["terms_canonical"].is_null() && v["terms_hash"].is_null());
     let (s, v) = app
         .post(
             &format!("/v1/orders/{id}/agree"),
@@ -85,6 +86,20 @@ async fn agreed_order(app: &App) -> (String, String, i64, String, alloy::primiti
         addr.to_string().to_lowercase()
     );
     assert_eq!(v["fund"]["terms_hash"], hash);
+    // The canonical terms the hash covers: recomputable from the response alone.
+    let canonical = v["terms_canonical"].as_str().unwrap();
+    assert_eq!(
+        alloy::primitives::keccak256(canonical.as_bytes()).to_string(),
+        hash
+    );
+    assert_eq!(
+        canonical,
+        format!(
+            r#"{{"amount":"95500000","chain_id":{CHAIN},"deliver_by":{},"details":"two endpoints","escrow":"{ESCROW}","order_id":"{id}","seller":"{}","token":"{TOKEN}"}}"#,
+            T0 + 7 * 86400,
+            addr.to_string().to_lowercase()
+        )
+    );
     (alice, bob, listing, id, addr)
 }
 
