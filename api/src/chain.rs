@@ -3,43 +3,36 @@
 //! The API keeps its own cursor per chain (`api_chain_cursors`) and, on each notification (and
 //! on a slow poll as a fallback, and at start), turns the escrow events between its cursor and
 //! the indexer's into deliveries — in one transaction with the cursor move, so a restart neither
-//! loses nor doubles them. A reorg notification rewinds the cursor to the fork block.
+//! loses nor doubles them.
+//!
+//! Reorgs: the indexer rewinds a chain in one transaction that deletes the rows above the fork
+//! and appends a row to `reorgs`. The API applies each such row once (it keeps the last applied
+//! id with its cursor), in the transaction that then reads on: its cursor goes back to the fork,
+//! an app order whose `OrderFunded` is gone returns from `FUNDED` to `AWAITING_PAY`, and the
+//! negotiations that funding had cancelled get back the status they had. Events of the new branch
+//! are then read like any others (a funding mined again makes the order `FUNDED` again).
 
 use crate::{AppState, error::ApiResult, types::hex0x};
-use serde::Deserialize;
 use serde_json::json;
-use sqlx::{Row, postgres::PgListener};
+use sqlx::{PgConnection, Row, postgres::PgListener};
 use std::time::Duration;
 
 /// Largest block range handled in one transaction.
 const MAX_RANGE: i64 = 5_000;
 
-#[derive(Debug, Deserialize)]
-struct Notice {
-    chain_id: i64,
-    #[serde(default)]
-    reorg: Option<i64>,
-}
-
-/// Applies a reorg notice: events after `fork` will be read again.
-pub async fn rewind(st: &AppState, chain_id: i64, fork: i64) -> ApiResult<()> {
-    sqlx::query(
-        "UPDATE api_chain_cursors SET block_number = LEAST(block_number, $2) WHERE chain_id = $1",
-    )
-    .bind(chain_id)
-    .bind(fork)
-    .execute(&st.pool)
-    .await?;
-    Ok(())
-}
-
 /// Turns new escrow events of every indexed chain into webhooks; returns the events handled.
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn process(st: &AppState) -> ApiResult<usize> {
-    let chains: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT chain_id, block_number FROM indexer_cursors ORDER BY chain_id")
-            .fetch_all(&st.pool)
-            .await?;
+    // A chain the indexer removed entirely (a rewind below its start) has no cursor row any more
+    // but may still have a rewind to apply.
+    let chains: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT chain_id, COALESCE(max(block_number), -1) FROM (
+             SELECT chain_id, block_number FROM indexer_cursors
+             UNION ALL SELECT chain_id, NULL FROM api_chain_cursors
+         ) c GROUP BY chain_id ORDER BY chain_id",
+    )
+    .fetch_all(&st.pool)
+    .await?;
     let mut total = 0;
     for (chain_id, head) in chains {
         loop {
@@ -59,18 +52,43 @@ pub async fn process(st: &AppState) -> ApiResult<usize> {
 async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(usize, bool)> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
+    // A new cursor reads every event, so the rewinds already recorded are behind it.
     sqlx::query(
-        "INSERT INTO api_chain_cursors (chain_id, block_number) VALUES ($1, -1) ON CONFLICT DO NOTHING",
+        "INSERT INTO api_chain_cursors (chain_id, block_number, reorg_id)
+         VALUES ($1, -1, COALESCE((SELECT max(id) FROM reorgs WHERE chain_id = $1), 0))
+         ON CONFLICT DO NOTHING",
     )
     .bind(chain_id)
     .execute(&mut *tx)
     .await?;
-    let (from,): (i64,) =
-        sqlx::query_as("SELECT block_number FROM api_chain_cursors WHERE chain_id = $1 FOR UPDATE")
-            .bind(chain_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (mut from, seen): (i64, i64) = sqlx::query_as(
+        "SELECT block_number, reorg_id FROM api_chain_cursors WHERE chain_id = $1 FOR UPDATE",
+    )
+    .bind(chain_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let rewound: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT max(id), min(fork_block) FROM reorgs WHERE chain_id = $1 AND id > $2 HAVING count(*) > 0",
+    )
+    .bind(chain_id)
+    .bind(seen)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((reorg_id, fork)) = rewound {
+        unfund(&mut tx, chain_id, fork, reorg_id, now).await?;
+        from = from.min(fork);
+        sqlx::query(
+            "UPDATE api_chain_cursors SET block_number = $2, reorg_id = $3 WHERE chain_id = $1",
+        )
+        .bind(chain_id)
+        .bind(from)
+        .bind(reorg_id)
+        .execute(&mut *tx)
+        .await?;
+        tracing::info!(chain_id, fork, reorg_id, "applied a chain rewind");
+    }
     if from >= head {
+        tx.commit().await?;
         return Ok((0, true));
     }
     let to = head.min(from + MAX_RANGE);
@@ -106,6 +124,7 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
             "source": "chain",
         });
         let dedup = format!("chain:{chain_id}:{block}:{log}:{}", hex::encode(&tx_hash));
+        let escrow: Vec<u8> = e.get("escrow");
         let buyer: Option<Vec<u8>> = e.get("buyer");
         let seller: Option<Vec<u8>> = e.get("seller");
         sqlx::query(
@@ -126,7 +145,13 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
         .execute(&mut *tx)
         .await?;
         if event == "OrderFunded" {
-            funded(&mut tx, &order_id, now).await?;
+            let at = FundedAt {
+                chain_id,
+                escrow: &escrow,
+                block,
+                log,
+            };
+            funded(&mut tx, &order_id, at, now).await?;
         }
     }
     sqlx::query("UPDATE api_chain_cursors SET block_number = $2 WHERE chain_id = $1")
@@ -138,12 +163,32 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
     Ok((events.len(), to >= head))
 }
 
-/// The app order is funded: mark it, and cancel the competing negotiations on its listing.
-async fn funded(conn: &mut sqlx::PgConnection, order_id: &[u8], now: i64) -> ApiResult<()> {
+/// Where an `OrderFunded` event sits.
+#[derive(Debug, Clone, Copy)]
+struct FundedAt<'a> {
+    chain_id: i64,
+    escrow: &'a [u8],
+    block: i64,
+    log: i32,
+}
+
+/// The app order is funded: mark it (with the block, for a later rewind), and cancel the
+/// competing negotiations on its listing, remembering which funding cancelled them and from what.
+async fn funded(
+    conn: &mut PgConnection,
+    order_id: &[u8],
+    at: FundedAt<'_>,
+    now: i64,
+) -> ApiResult<()> {
     let listing: Option<(i64,)> = sqlx::query_as(
-        "UPDATE app_orders SET status = 'FUNDED', updated_at = $2 WHERE order_id = $1 RETURNING listing_id",
+        "UPDATE app_orders SET status = 'FUNDED', funded_block = $4, cancelled_by = NULL,
+            cancelled_from = NULL, updated_at = $5
+         WHERE order_id = $1 AND chain_id = $2 AND escrow = $3 RETURNING listing_id",
     )
     .bind(order_id)
+    .bind(at.chain_id)
+    .bind(at.escrow)
+    .bind(at.block)
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
@@ -151,7 +196,8 @@ async fn funded(conn: &mut sqlx::PgConnection, order_id: &[u8], now: i64) -> Api
         return Ok(());
     };
     let cancelled: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
-        "UPDATE app_orders SET status = 'CANCELLED', updated_at = $3
+        "UPDATE app_orders SET status = 'CANCELLED', cancelled_by = $2, cancelled_from = status,
+            updated_at = $3
          WHERE listing_id = $1 AND order_id <> $2 AND status IN ('NEGOTIATING', 'AWAITING_PAY')
          RETURNING order_id, buyer_agent, seller_agent",
     )
@@ -165,18 +211,88 @@ async fn funded(conn: &mut sqlx::PgConnection, order_id: &[u8], now: i64) -> Api
             "order_id": hex0x(&oid),
             "state": "CANCELLED",
             "reason": "another order on the listing was funded",
+            "funded_order_id": hex0x(order_id),
             "source": "app",
         });
+        // One delivery per funding event: a funding mined again after a reorg cancels again.
+        let dedup = format!(
+            "app:{}:CANCELLED:{}:{}:{}",
+            hex0x(&oid),
+            at.chain_id,
+            at.block,
+            at.log
+        );
         for agent in [buyer, seller] {
-            crate::webhooks::enqueue(
-                conn,
-                agent,
-                "order.updated",
-                &format!("app:{}:CANCELLED", hex0x(&oid)),
-                payload.clone(),
-                now,
-            )
-            .await?;
+            crate::webhooks::enqueue(conn, agent, "order.updated", &dedup, payload.clone(), now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies a rewind of `chain_id` to `fork` (the `reorgs` rows up to `reorg_id`): every app order
+/// made `FUNDED` by an event above the fork whose chain order is gone goes back to
+/// `AWAITING_PAY`, and the negotiations its funding cancelled get their status back. An order
+/// whose funding the indexer already re-read on the new branch stays `FUNDED` (the cursor goes
+/// back to the fork, so that event is processed again and updates its block).
+async fn unfund(
+    conn: &mut PgConnection,
+    chain_id: i64,
+    fork: i64,
+    reorg_id: i64,
+    now: i64,
+) -> ApiResult<()> {
+    let unfunded: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
+        "UPDATE app_orders o SET status = 'AWAITING_PAY', funded_block = NULL, updated_at = $3
+         WHERE o.chain_id = $1 AND o.status = 'FUNDED' AND o.funded_block > $2
+           AND NOT EXISTS (SELECT 1 FROM escrow_orders e
+                           WHERE e.chain_id = o.chain_id AND e.escrow = o.escrow AND e.order_id = o.order_id)
+         RETURNING o.order_id, o.buyer_agent, o.seller_agent",
+    )
+    .bind(chain_id)
+    .bind(fork)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    if unfunded.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Vec<u8>> = unfunded.iter().map(|u| u.0.clone()).collect();
+    let restored: Vec<(Vec<u8>, i64, i64, String)> = sqlx::query_as(
+        "UPDATE app_orders SET status = cancelled_from, cancelled_by = NULL, cancelled_from = NULL,
+            updated_at = $2
+         WHERE cancelled_by = ANY($1) AND status = 'CANCELLED'
+         RETURNING order_id, buyer_agent, seller_agent, status",
+    )
+    .bind(&ids)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let notices = unfunded
+        .into_iter()
+        .map(|(oid, b, s)| {
+            let payload = json!({
+                "order_id": hex0x(&oid),
+                "state": "AWAITING_PAY",
+                "reason": "the funding was reorged out of the chain",
+                "source": "app",
+            });
+            (oid, b, s, "UNFUNDED", payload)
+        })
+        .chain(restored.into_iter().map(|(oid, b, s, status)| {
+            let payload = json!({
+                "order_id": hex0x(&oid),
+                "state": status,
+                "reason": "the funding that cancelled this order was reorged out of the chain",
+                "source": "app",
+            });
+            (oid, b, s, "RESTORED", payload)
+        }));
+    for (oid, buyer, seller, what, payload) in notices {
+        let dedup = format!("app:{}:{what}:{chain_id}:{reorg_id}", hex0x(&oid));
+        for agent in [buyer, seller] {
+            crate::webhooks::enqueue(conn, agent, "order.updated", &dedup, payload.clone(), now)
+                .await?;
         }
     }
     Ok(())
@@ -198,16 +314,9 @@ async fn listen_once(st: &AppState) -> eyre::Result<()> {
     listener.listen("pact_chain").await?;
     process(st).await.map_err(|e| eyre::eyre!("{e}"))?;
     loop {
-        // A timeout is the poll fallback.
+        // A timeout is the poll fallback. Rewinds are read from `reorgs`, not from the notice.
         if let Ok(n) = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await {
-            let n = n?;
-            if let Ok(notice) = serde_json::from_str::<Notice>(n.payload())
-                && let Some(fork) = notice.reorg
-            {
-                rewind(st, notice.chain_id, fork)
-                    .await
-                    .map_err(|e| eyre::eyre!("{e}"))?;
-            }
+            n?;
         }
         process(st).await.map_err(|e| eyre::eyre!("{e}"))?;
     }

@@ -321,6 +321,51 @@ pub async fn indexer_commit(pool: &PgPool, block: i64) {
         .unwrap();
 }
 
+/// Rewinds the chain tables above `fork` as the indexer's `Store::rewind` does, for these
+/// fixtures: the events above the fork and the orders funded above it are deleted (the indexer
+/// refolds the other orders from their remaining events), the cursor moves to the fork, a
+/// `reorgs` row is appended and the notice sent, all in one transaction.
+pub async fn indexer_rewind(pool: &PgPool, fork: i64) {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2")
+        .bind(CHAIN)
+        .bind(fork)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM escrow_orders WHERE chain_id = $1 AND funded_block > $2")
+        .bind(CHAIN)
+        .bind(fork)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (old,): (i64,) = sqlx::query_as(
+        "UPDATE indexer_cursors c SET block_number = $2 FROM indexer_cursors o
+         WHERE c.chain_id = $1 AND o.chain_id = c.chain_id RETURNING o.block_number",
+    )
+    .bind(CHAIN)
+    .bind(fork)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO reorgs (chain_id, fork_block, old_head, old_hash, new_head, new_hash)
+         VALUES ($1, $2, $3, '\\x01', $2, '\\x02')",
+    )
+    .bind(CHAIN)
+    .bind(fork)
+    .bind(old)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_notify('pact_chain', $1)")
+        .bind(json!({ "chain_id": CHAIN, "reorg": fork }).to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
 /// Polls `f` until it returns `Some` (10 s).
 pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where

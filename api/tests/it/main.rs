@@ -7,4 +7,5 @@ mod identity;
 mod listings;
 mod openapi;
 mod orders;
+mod reorg;
 mod webhooks;

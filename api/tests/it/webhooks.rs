@@ -411,16 +411,10 @@ async fn a_reorg_notice_rereads_the_replaced_blocks() {
     );
 
     // Block 5 is replaced: the funding lands at another log index of the new block 5.
-    sqlx::query("DELETE FROM escrow_events WHERE block_number = 5")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    indexer_rewind(&app.pool, 4).await;
+    chain_order(&app.pool, &id, buyer, addr, "1000000", "ESCROWED", 5, None).await;
     chain_event(&app.pool, &id, 5, 1, "OrderFunded", "ESCROWED").await;
-    sqlx::query("SELECT pg_notify('pact_chain', $1)")
-        .bind(json!({ "chain_id": CHAIN, "reorg": 4 }).to_string())
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    indexer_commit(&app.pool, 5).await;
     let got = rx.wait_for(2).await;
     assert_eq!(
         (

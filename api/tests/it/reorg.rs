@@ -1,0 +1,198 @@
+//! A funding reorged out of the chain: the order goes back from the chain's state to
+//! `AWAITING_PAY`, and the negotiations its funding cancelled get their status back. Over
+//! fixtures of the indexer's tables (with a restart across a rewind), and over a real anvil reorg
+//! followed by the real indexer.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+/// The app status of an order as a party sees it (`state`), and where it comes from.
+async fn state_of(app: &App, id: &str, key: &str) -> (String, String) {
+    let (s, v) = app.get(&format!("/v1/orders/{id}"), Some(key)).await;
+    assert_eq!(s, 200, "{v}");
+    let state = match v["source"].as_str() {
+        Some("chain") => v["negotiation"]["status"].as_str().unwrap().to_string(),
+        _ => v["state"].as_str().unwrap().to_string(),
+    };
+    (state, v["source"].as_str().unwrap().to_string())
+}
+
+async fn wait_state(app: &App, id: &str, key: &str, want: &str) {
+    eventually(&format!("{id} {want}"), || async {
+        (state_of(app, id, key).await.0 == want).then_some(())
+    })
+    .await;
+}
+
+/// Opens a negotiation of `buyer` on `listing`; returns its order id.
+async fn negotiate(app: &App, listing: i64, buyer: &str) -> String {
+    let (s, o) = app
+        .post(
+            &format!("/v1/listings/{listing}/negotiations"),
+            Some(buyer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    o["order_id"].as_str().unwrap().to_string()
+}
+
+/// Complete terms from the seller, agreed by both: returns the order in `AWAITING_PAY`.
+async fn agree(app: &App, id: &str, seller: &str, buyer: &str, seller_addr: &str) -> Value {
+    let (s, v) = app
+        .post(
+            &format!("/v1/orders/{id}/terms"),
+            Some(seller),
+            json!({ "seller_address": seller_addr, "deliver_by": T0 + 7 * 86400, "amount": "25" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let version = v["terms"]["version"].clone();
+    for key in [buyer, seller] {
+        let (s, v) = app
+            .post(
+                &format!("/v1/orders/{id}/agree"),
+                Some(key),
+                json!({ "terms_version": version }),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let (_, v) = app.get(&format!("/v1/orders/{id}"), Some(buyer)).await;
+    assert_eq!(v["state"], "AWAITING_PAY", "{v}");
+    v
+}
+
+/// The `order.updated` app payloads queued for the agent with `key`, oldest first.
+async fn app_notices(app: &App, handle: &str, order: &str) -> Vec<(String, Option<String>)> {
+    let rows: Vec<(Value,)> = sqlx::query_as(
+        "SELECT d.payload FROM webhook_deliveries d JOIN agents a ON a.id = d.agent_id
+         WHERE a.handle = $1 AND d.event = 'order.updated' AND d.payload->>'source' = 'app'
+           AND d.payload->>'order_id' = $2 ORDER BY d.id",
+    )
+    .bind(handle)
+    .bind(order)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(p,)| {
+            (
+                p["state"].as_str().unwrap().to_string(),
+                p["reason"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
+    let mut app = App::spawn().await;
+    let hook = Some("http://127.0.0.1:9/hook");
+    let alice = app.register_with("alice", hook).await.0;
+    let bob = app.register_with("bob", hook).await.0;
+    let carol = app.register_with("carol", hook).await.0;
+    let dave = app.register_with("dave", hook).await.0;
+    let erin = app.register("erin").await;
+    let (_, seller) = app.bind_wallet(&alice).await;
+    let seller_addr = seller.to_string();
+    let listing = app.listing(&alice, "offer", "Audit", "25").await;
+    let won = negotiate(&app, listing, &bob).await;
+    let talking = negotiate(&app, listing, &carol).await;
+    let rival = negotiate(&app, listing, &dave).await;
+    let walked = negotiate(&app, listing, &erin).await;
+    agree(&app, &won, &alice, &bob, &seller_addr).await;
+    agree(&app, &rival, &alice, &dave, &seller_addr).await;
+    let (s, _) = app
+        .post(
+            &format!("/v1/orders/{walked}/cancel"),
+            Some(&erin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    // Bob's order is funded at block 10.
+    let buyer = alloy::primitives::Address::repeat_byte(0xb0);
+    chain_order(
+        &app.pool, &won, buyer, seller, "25000000", "ESCROWED", 10, None,
+    )
+    .await;
+    chain_event(&app.pool, &won, 10, 0, "OrderFunded", "ESCROWED").await;
+    indexer_commit(&app.pool, 10).await;
+    wait_state(&app, &rival, &dave, "CANCELLED").await;
+    assert_eq!(
+        state_of(&app, &won, &bob).await,
+        ("FUNDED".into(), "chain".into())
+    );
+    assert_eq!(state_of(&app, &talking, &carol).await.0, "CANCELLED");
+
+    // A reorg removes block 10: bob's order is unfunded, the rivals are back where they were.
+    indexer_rewind(&app.pool, 9).await;
+    wait_state(&app, &won, &bob, "AWAITING_PAY").await;
+    assert_eq!(
+        state_of(&app, &won, &bob).await,
+        ("AWAITING_PAY".into(), "app".into())
+    );
+    assert_eq!(state_of(&app, &talking, &carol).await.0, "NEGOTIATING");
+    assert_eq!(state_of(&app, &rival, &dave).await.0, "AWAITING_PAY");
+    assert_eq!(state_of(&app, &walked, &erin).await.0, "CANCELLED");
+    // The funding is gone from the order's public view too.
+    assert_eq!(app.get(&format!("/v1/orders/{won}"), None).await.0, 404);
+    // Restored negotiations can go on: carol's terms can change, dave's order can be cancelled.
+    let (s, v) = app
+        .post(
+            &format!("/v1/orders/{talking}/terms"),
+            Some(&carol),
+            json!({ "details": "still interested" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        app_notices(&app, "bob", &won).await.last().unwrap().0,
+        "AWAITING_PAY"
+    );
+    let carol_saw = app_notices(&app, "carol", &talking).await;
+    assert_eq!(
+        carol_saw.iter().map(|n| n.0.as_str()).collect::<Vec<_>>(),
+        ["CANCELLED", "NEGOTIATING"],
+        "{carol_saw:?}"
+    );
+
+    // On the new branch dave's order is funded instead (block 11): bob's is cancelled by it.
+    let dave_terms = state_of(&app, &rival, &dave).await;
+    assert_eq!(dave_terms.0, "AWAITING_PAY");
+    chain_order(
+        &app.pool, &rival, buyer, seller, "25000000", "ESCROWED", 11, None,
+    )
+    .await;
+    chain_event(&app.pool, &rival, 11, 0, "OrderFunded", "ESCROWED").await;
+    indexer_commit(&app.pool, 11).await;
+    wait_state(&app, &won, &bob, "CANCELLED").await;
+    assert_eq!(state_of(&app, &rival, &dave).await.0, "FUNDED");
+    assert_eq!(state_of(&app, &talking, &carol).await.0, "CANCELLED");
+    // The second cancellation of carol's negotiation is a delivery of its own.
+    assert_eq!(app_notices(&app, "carol", &talking).await.len(), 3);
+
+    // That funding is reorged out while the API is down: applied at the next start.
+    app.stop().await;
+    indexer_rewind(&app.pool, 10).await;
+    let mut app = App::start(app.db.clone(), app.clock.clone(), settings()).await;
+    wait_state(&app, &rival, &dave, "AWAITING_PAY").await;
+    assert_eq!(state_of(&app, &won, &bob).await.0, "AWAITING_PAY");
+    assert_eq!(state_of(&app, &talking, &carol).await.0, "NEGOTIATING");
+    // Applied once: another start does not apply it again.
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    app.stop().await;
+    let app = App::start(app.db.clone(), app.clock.clone(), settings()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    assert_eq!(state_of(&app, &won, &bob).await.0, "AWAITING_PAY");
+}
