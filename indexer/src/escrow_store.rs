@@ -39,30 +39,6 @@ pub async fn write(
     if events.is_empty() {
         return Ok(());
     }
-    let mut buf = CopyBuf::new();
-    for e in events {
-        buf.row(11)
-            .i64(chain_id as i64)
-            .i64(e.meta.block_number as i64)
-            .i32(e.meta.log_index as i32)
-            .bytea(e.meta.tx_hash.as_slice())
-            .i64(e.block_timestamp as i64)
-            .bytea(e.meta.address.as_slice())
-            .opt_bytea(e.order_id.as_ref().map(|h| h.as_slice()))
-            .text(&e.event)
-            .opt_bytea(e.actor.as_ref().map(|a| a.as_slice()))
-            .opt_text(state_after(&e.event))
-            .jsonb(&serde_json::Value::Object(e.args.clone()).to_string());
-    }
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY escrow_events (chain_id, block_number, log_index, tx_hash, block_timestamp, escrow, order_id, \
-             event, actor, state_after, args) FROM STDIN (FORMAT binary)",
-        )
-        .await?;
-    copy.send(buf.finish()).await?;
-    copy.finish().await?;
-
     let keys: Vec<Key> = {
         let mut k: Vec<Key> = events
             .iter()
@@ -74,7 +50,16 @@ pub async fn write(
     };
     let mut orders = load_orders(tx, chain_id, &keys).await?;
     let mut configs = load_configs(tx, chain_id).await?;
+    // Who acted: the event's own field, or for `ProofSubmitted` (only the seller may submit, so the
+    // event does not repeat it) the order's seller.
+    let mut actors = Vec::with_capacity(events.len());
     for e in events {
+        actors.push(match (e.actor, e.event.as_str(), e.order_id) {
+            (None, "ProofSubmitted", Some(id)) => {
+                orders.get(&(e.meta.address, id)).map(|o| o.seller)
+            }
+            (actor, _, _) => actor,
+        });
         if let Some((id, config)) = Config::from_event(e)? {
             save_config(tx, chain_id, e, id, config).await?;
             configs.insert((e.meta.address, id), config);
@@ -87,6 +72,30 @@ pub async fn write(
             orders.insert(key, o);
         }
     }
+    let mut buf = CopyBuf::new();
+    for (e, actor) in events.iter().zip(&actors) {
+        buf.row(11)
+            .i64(chain_id as i64)
+            .i64(e.meta.block_number as i64)
+            .i32(e.meta.log_index as i32)
+            .bytea(e.meta.tx_hash.as_slice())
+            .i64(e.block_timestamp as i64)
+            .bytea(e.meta.address.as_slice())
+            .opt_bytea(e.order_id.as_ref().map(|h| h.as_slice()))
+            .text(&e.event)
+            .opt_bytea(actor.as_ref().map(|a| a.as_slice()))
+            .opt_text(state_after(&e.event))
+            .jsonb(&serde_json::Value::Object(e.args.clone()).to_string());
+    }
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY escrow_events (chain_id, block_number, log_index, tx_hash, block_timestamp, escrow, order_id, \
+             event, actor, state_after, args) FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    copy.send(buf.finish()).await?;
+    copy.finish().await?;
+
     replace_orders(tx, chain_id, &keys, orders.values()).await
 }
 

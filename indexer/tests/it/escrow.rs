@@ -342,6 +342,21 @@ async fn every_order_matches_the_contract_after_backfill_and_live() -> eyre::Res
             "RESOLVED"
         ]
     );
+    // Every transition row names who acted; `ProofSubmitted` (seller-only, no actor field) names
+    // the order's seller.
+    let unnamed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM escrow_events WHERE state_after IS NOT NULL AND actor IS NULL",
+    )
+    .fetch_one(m.store.pool())
+    .await?;
+    assert_eq!(unnamed, 0);
+    let provers: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT DISTINCT e.actor FROM escrow_events e JOIN escrow_orders o USING (chain_id, escrow, order_id)
+         WHERE e.event = 'ProofSubmitted' AND e.actor <> o.seller",
+    )
+    .fetch_all(m.store.pool())
+    .await?;
+    assert!(provers.is_empty(), "proofs attributed to non-sellers");
     stop.send(true)?;
     Ok(())
 }
