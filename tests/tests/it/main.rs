@@ -1,5 +1,8 @@
 //! Pact end-to-end tests (one binary; each module is an area).
 
+mod stack;
+
+mod escrow_flows;
 mod foundation;
 mod happy_path;
 mod toolchain;
