@@ -196,3 +196,152 @@ async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
     assert_eq!(before, after);
     assert_eq!(state_of(&app, &won, &bob).await.0, "AWAITING_PAY");
 }
+
+mod real_chain {
+    //! The same over a real chain: anvil, the contracts, the real indexer following it (in
+    //! process, on the API's database), the funding sent with the API's `fund` parameters, and a
+    //! reorg made with `evm_snapshot` / `evm_revert`.
+
+    use super::*;
+    use alloy::{
+        primitives::{Address, B256, U256},
+        providers::Provider,
+    };
+    use pact_bindings::{
+        escrow::{IPactEscrow, PactEscrow},
+        test_usdt::TestUSDT,
+    };
+    use pact_indexer::{
+        decode::{ContractKind, Contracts},
+        follower::{Follower, FollowerConfig},
+        store::Store,
+    };
+    use pact_testkit::TestChain;
+    use std::time::Duration;
+
+    const DAY: u32 = 86_400;
+    const PAYER: usize = 1;
+
+    async fn fund(chain: &TestChain, escrow: Address, order: &Value) -> eyre::Result<()> {
+        let f = &order["fund"];
+        let s = |k: &str| f[k].as_str().unwrap().to_string();
+        // A fresh provider: its receipt watcher must not remember blocks of a dropped branch.
+        PactEscrow::new(escrow, chain.provider_for(PAYER))
+            .fund(
+                s("order_id").parse::<B256>()?,
+                s("seller").parse::<Address>()?,
+                s("amount").parse::<U256>()?,
+                f["deliver_by"].as_u64().unwrap(),
+                s("terms_hash").parse::<B256>()?,
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        Ok(())
+    }
+
+    async fn rpc(chain: &TestChain, method: &'static str, params: Value) -> eyre::Result<Value> {
+        Ok(chain.provider.raw_request(method.into(), params).await?)
+    }
+
+    #[tokio::test]
+    async fn a_real_reorg_unfunds_the_order_through_the_indexer() -> eyre::Result<()> {
+        let chain = pact_testkit::anvil(CHAIN as u64)?;
+        let deploy_block = chain.provider.get_block_number().await?;
+        let usdt = TestUSDT::deploy(&chain.provider, "Tether USD".into(), "USDT".into(), 6).await?;
+        let owner = chain.signer(0).address();
+        let config = IPactEscrow::Config {
+            feeBps: 100,
+            reviewWindow: 3 * DAY,
+            arbiterWindow: 7 * DAY,
+            defaultSellerBps: 5_000,
+        };
+        let escrow = PactEscrow::deploy(
+            &chain.provider,
+            *usdt.address(),
+            owner,
+            owner,
+            chain.signer(9).address(),
+            1_000,
+            config,
+        )
+        .await?;
+        // Anvil's first two deployments are the token and escrow the API is configured with.
+        assert_eq!(usdt.address().to_string().to_lowercase(), TOKEN);
+        assert_eq!(escrow.address().to_string().to_lowercase(), ESCROW);
+        let payer = chain.signer(PAYER).address();
+        usdt.mint(payer, U256::from(1_000_000_000u64))
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        TestUSDT::new(*usdt.address(), chain.provider_for(PAYER))
+            .approve(*escrow.address(), U256::MAX)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+
+        let app = App::spawn().await;
+        let mut contracts = Contracts::default();
+        contracts.insert(*usdt.address(), ContractKind::Token);
+        contracts.insert(
+            *escrow.address(),
+            ContractKind::Escrow {
+                token: *usdt.address(),
+                decimals: 6,
+            },
+        );
+        let mut cfg = FollowerConfig::new(CHAIN as u64, chain.rpc_url(), contracts, deploy_block);
+        cfg.poll_interval = Duration::from_millis(10);
+        cfg.initial_range = 3;
+        cfg.live_distance = 2;
+        let follower = Follower::new(cfg, Store::from_pool(app.pool.clone()))?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let indexer = tokio::spawn(async move { follower.run(stopped).await });
+
+        let alice = app.register("alice").await;
+        let bob = app.register("bob").await;
+        let dave = app.register("dave").await;
+        let (_, seller) = app.bind_wallet(&alice).await;
+        let listing = app.listing(&alice, "offer", "Audit", "25").await;
+        let won = negotiate(&app, listing, &bob).await;
+        let rival = negotiate(&app, listing, &dave).await;
+        let won_terms = agree(&app, &won, &alice, &bob, &seller.to_string()).await;
+        let rival_terms = agree(&app, &rival, &alice, &dave, &seller.to_string()).await;
+
+        let snap = rpc(&chain, "evm_snapshot", json!([])).await?;
+        fund(&chain, *escrow.address(), &won_terms).await?;
+        wait_state(&app, &won, &bob, "FUNDED").await;
+        let (_, v) = app.get(&format!("/v1/orders/{won}"), Some(&bob)).await;
+        assert_eq!(
+            (v["state"].as_str(), v["terms_match"].as_bool()),
+            (Some("ESCROWED"), Some(true))
+        );
+        wait_state(&app, &rival, &dave, "CANCELLED").await;
+
+        // The block with the funding is replaced by a longer branch without it.
+        rpc(&chain, "evm_revert", json!([snap])).await?;
+        rpc(&chain, "anvil_dropAllTransactions", json!([])).await?;
+        for _ in 0..3 {
+            rpc(&chain, "evm_mine", json!([])).await?;
+        }
+        wait_state(&app, &won, &bob, "AWAITING_PAY").await;
+        assert_eq!(state_of(&app, &won, &bob).await.1, "app");
+        wait_state(&app, &rival, &dave, "AWAITING_PAY").await;
+        let reorgs: i64 = sqlx::query_scalar("SELECT count(*) FROM reorgs")
+            .fetch_one(&app.pool)
+            .await?;
+        assert!(reorgs >= 1, "the indexer saw no reorg");
+
+        // On the new branch the rival's order is the one funded.
+        fund(&chain, *escrow.address(), &rival_terms).await?;
+        wait_state(&app, &rival, &dave, "FUNDED").await;
+        wait_state(&app, &won, &bob, "CANCELLED").await;
+
+        stop.send(true)?;
+        indexer.await??;
+        Ok(())
+    }
+}
