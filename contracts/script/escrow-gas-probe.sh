@@ -2,7 +2,9 @@
 # Sends the happy path as real transactions to anvil (port 18545) and prints receipt gasUsed (whole-tx gas),
 # in the same steady state as test/escrow/PactEscrow.gas.t.sol: a completed order (fees accrued), an open order,
 # treasury/seller already holding tokens, a large finite allowance. Run from contracts/ after deploying:
-#   script/escrow-gas-probe.sh <token> <escrow> <label>
+#   script/escrow-gas-probe.sh <token> <escrow> <label> [exact]
+# With `exact`, the buyer approves exactly the order's amount before the measured fund (per-order approval: the
+# pull clears the allowance, and the refund is part of the receipt's gasUsed). Use a fresh escrow per run.
 # Buyer = anvil account 1, seller = anvil account 2 (both need token balances; DeployEscrow mints them).
 set -euo pipefail
 C=../node_modules/@foundry-rs/cast-linux-amd64/bin/cast
@@ -25,6 +27,10 @@ ID=0x6f1d6a7e0b3c4d2e9a8f7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e
 TERMS=0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658
 PROOF=0x2b2f7e3d9a1c4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b
 URI=ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
+if [ "${4:-}" = exact ]; then
+  send $BK $TOKEN "approve(address,uint256)" $ESCROW 0 >/dev/null
+  send $BK $TOKEN "approve(address,uint256)" $ESCROW 100000000 >/dev/null
+fi
 f=$(send $BK $ESCROW "fund(bytes32,address,uint256,uint64,bytes32)" $ID $SELLER 100000000 $DB $TERMS)
 p=$(send $SK $ESCROW "submitProof(bytes32,bytes32,string)" $ID $PROOF $URI)
 a=$(send $BK $ESCROW "accept(bytes32)" $ID)
