@@ -4,6 +4,7 @@
 //! per row an `int16` field count followed by each field as `int32` length + bytes in the type's
 //! binary send format, and a trailer `int16 -1`.
 
+use crate::decode::LogMeta;
 use alloy::primitives::U256;
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -35,6 +36,14 @@ impl CopyBuf {
         self.rows += 1;
         self.buf.put_i16(fields);
         self
+    }
+
+    /// The four columns every event row starts with: `chain_id, block_number, log_index, tx_hash`.
+    pub fn log_key(&mut self, chain_id: u64, meta: &LogMeta) -> &mut Self {
+        self.i64(chain_id as i64)
+            .i64(meta.block_number as i64)
+            .i32(meta.log_index as i32)
+            .bytea(meta.tx_hash.as_slice())
     }
 
     /// Rows written so far.

@@ -75,10 +75,7 @@ pub async fn write(
     let mut buf = CopyBuf::new();
     for (e, actor) in events.iter().zip(&actors) {
         buf.row(11)
-            .i64(chain_id as i64)
-            .i64(e.meta.block_number as i64)
-            .i32(e.meta.log_index as i32)
-            .bytea(e.meta.tx_hash.as_slice())
+            .log_key(chain_id, &e.meta)
             .i64(e.block_timestamp as i64)
             .bytea(e.meta.address.as_slice())
             .opt_bytea(e.order_id.as_ref().map(|h| h.as_slice()))

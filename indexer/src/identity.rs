@@ -237,10 +237,7 @@ pub async fn write(
     let mut buf = CopyBuf::new();
     for e in events {
         buf.row(9)
-            .i64(chain_id as i64)
-            .i64(e.meta.block_number as i64)
-            .i32(e.meta.log_index as i32)
-            .bytea(e.meta.tx_hash.as_slice())
+            .log_key(chain_id, &e.meta)
             .i64(e.block_timestamp as i64)
             .bytea(e.meta.address.as_slice())
             .text(e.kind.name())

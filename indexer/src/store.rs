@@ -213,10 +213,7 @@ async fn write_rows(
     let mut buf = CopyBuf::new();
     for t in &batch.token_transfers {
         buf.row(8)
-            .i64(chain_id as i64)
-            .i64(t.meta.block_number as i64)
-            .i32(t.meta.log_index as i32)
-            .bytea(t.meta.tx_hash.as_slice())
+            .log_key(chain_id, &t.meta)
             .bytea(t.meta.address.as_slice())
             .bytea(t.from.as_slice())
             .bytea(t.to.as_slice())
