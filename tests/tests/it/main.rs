@@ -5,4 +5,6 @@ mod stack;
 mod escrow_flows;
 mod foundation;
 mod happy_path;
+mod identity;
+mod indexer_restart;
 mod toolchain;

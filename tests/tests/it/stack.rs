@@ -9,9 +9,8 @@
 //! (funded with `anvil_setBalance`), so every transaction sender in a scenario says who acted.
 
 use alloy::{
-    network::EthereumWallet,
-    primitives::{Address, B256, Bytes, U256, keccak256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    primitives::{Address, B256, U256, keccak256},
+    providers::{DynProvider, Provider},
     rpc::types::TransactionReceipt,
     signers::{SignerSync, local::PrivateKeySigner},
     transports::http::reqwest,
@@ -330,14 +329,6 @@ pub fn trail_shape(events: &[Value]) -> Vec<(String, Option<String>)> {
 // Deployment
 // ---------------------------------------------------------------------------------------------
 
-/// A provider signing with `key` on `chain`.
-pub fn provider_with(chain: &TestChain, key: &PrivateKeySigner) -> DynProvider {
-    ProviderBuilder::new()
-        .wallet(EthereumWallet::from(key.clone()))
-        .connect_http(chain.anvil.endpoint_url())
-        .erased()
-}
-
 /// Gives `who` 100 ETH on `chain`.
 pub async fn fund_gas(chain: &TestChain, who: Address) -> Result<()> {
     let _: Value = chain
@@ -378,16 +369,11 @@ macro_rules! tx {
 }
 pub(crate) use tx;
 
-/// The identity contracts: registries on the home chain, Lites on the satellite.
+/// The identity contracts the scenarios read (all three registries and Lites are deployed).
 #[derive(Debug, Clone, Copy)]
 pub struct Identity {
     pub registry: Address,
-    pub did_registry: Address,
-    pub stake_registry: Address,
     pub identity_lite: Address,
-    pub did_lite: Address,
-    pub staking_lite: Address,
-    pub deploy_block: u64,
 }
 
 /// Which processes a [`Stack`] starts and what it deploys.
@@ -425,7 +411,6 @@ impl Opts {
 /// Chains, database and processes of one scenario. Processes are killed when it drops.
 pub struct Stack {
     procs: BTreeMap<String, KillOnDrop>,
-    pub opts: Opts,
     pub home: TestChain,
     pub sat: Option<TestChain>,
     pub db: TestDb,
@@ -442,6 +427,9 @@ pub struct Stack {
     pub signer_keys: Vec<PrivateKeySigner>,
     pub api: Api,
     api_port: u16,
+    /// One provider per dev account, so that every transaction of an account goes through one
+    /// nonce manager.
+    home_providers: Vec<DynProvider>,
 }
 
 impl Stack {
@@ -538,12 +526,7 @@ impl Stack {
             sat_deployment = Some(path);
             identity = Some(Identity {
                 registry,
-                did_registry,
-                stake_registry,
                 identity_lite,
-                did_lite,
-                staking_lite,
-                deploy_block: id_block,
             });
         }
         let home_deployment = dir.join(format!("{HOME_ID}.json"));
@@ -580,8 +563,17 @@ impl Stack {
                 http: reqwest::Client::new(),
             },
             api_port,
-            opts: opts.clone(),
+            home_providers: Vec::new(),
         };
+        s.home_providers = (0..10)
+            .map(|i| {
+                if i == OWNER {
+                    s.home.provider.clone()
+                } else {
+                    s.home.provider_for(i)
+                }
+            })
+            .collect();
         if opts.indexer {
             s.start_indexer()?;
             s.wait_indexed().await?;
@@ -627,11 +619,6 @@ impl Stack {
         Ok(())
     }
 
-    /// The pid of process `name`.
-    pub fn pid(&self, name: &str) -> Option<u32> {
-        self.procs.get(name).map(|p| p.0.id())
-    }
-
     /// `--chain` values of the indexer.
     fn chain_specs(&self) -> Vec<String> {
         let mut specs = vec![format!(
@@ -651,17 +638,23 @@ impl Stack {
 
     /// Starts `pact-indexer` on this stack's database (again, after a kill).
     pub fn start_indexer(&mut self) -> Result<()> {
+        self.start_indexer_with(&[])
+    }
+
+    /// [`Self::start_indexer`] with extra flags.
+    pub fn start_indexer_with(&mut self, extra: &[&str]) -> Result<()> {
         let url = self.db.url.clone();
-        self.start_indexer_as("indexer", &url)
+        self.start_indexer_as("indexer", &url, extra)
     }
 
     /// Starts an indexer named `name` over this stack's chains into the database at `url`.
-    pub fn start_indexer_as(&mut self, name: &str, url: &str) -> Result<()> {
+    pub fn start_indexer_as(&mut self, name: &str, url: &str, extra: &[&str]) -> Result<()> {
         let specs = self.chain_specs();
         let mut args = vec!["--database-url", url, "--poll-ms", "50"];
         for s in &specs {
             args.extend(["--chain", s.as_str()]);
         }
+        args.extend(extra);
         self.start(name, "pact-indexer", &args, &[])
     }
 
@@ -824,7 +817,7 @@ impl Stack {
 
     /// Home provider signing with dev account `i`.
     pub fn hp(&self, i: usize) -> DynProvider {
-        self.home.provider_for(i)
+        self.home_providers[i].clone()
     }
 
     pub fn addr(&self, i: usize) -> Address {
@@ -1047,9 +1040,4 @@ pub fn b256(v: &Value) -> Result<B256> {
 /// A random order id.
 pub fn new_id() -> B256 {
     B256::from(rand::random::<[u8; 32]>())
-}
-
-/// An empty `bytes` value.
-pub fn no_bytes() -> Bytes {
-    Bytes::new()
 }
