@@ -4,7 +4,8 @@
 //! It does not depend on the indexer: it scans `OrderFunded` itself (from the escrow's deploy
 //! block, cursor in `relayer_keeper_cursors`), keeps the open orders in
 //! `relayer_keeper_orders`, asks the contract's `nextDeadline(id)` for each and fires the ones
-//! whose step is due at the latest block's timestamp. Orders in a terminal state are marked done.
+//! whose step is due at the latest block's timestamp, including a review the clock started that is not
+//! written yet (so indexers and the API see REVIEWING). Orders in a terminal state are marked done.
 
 use crate::{RelayerError, RelayerResult, tx::TxSender};
 use alloy::{

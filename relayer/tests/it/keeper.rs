@@ -148,11 +148,30 @@ async fn keeper_completes_orders_at_72h_and_144h_in_batches() -> eyre::Result<()
     // Five seconds before 72 h: nothing is due.
     warp(&p0, 3 * DAY - 5).await?;
     assert_eq!(keeper.pass().await?.due, 0);
-    // At 72 h: the five reviewed orders complete, in batches of four.
+    // At 72 h: the five reviewed orders complete and the other five's reviews start (written on-chain,
+    // so every reader sees REVIEWING), ten steps in batches of four.
     warp(&p0, 5).await?;
     let pass = keeper.pass().await?;
-    assert_eq!((pass.due, pass.transactions, pass.advanced), (5, 2, 5));
+    assert_eq!((pass.due, pass.transactions, pass.advanced), (10, 3, 10));
     assert_eq!(completed(0).await?, 5);
+    let started = p0
+        .get_logs(
+            &Filter::new()
+                .address(escrow)
+                .event_signature(PactEscrow::ReviewStarted::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await?;
+    // Five by the buyer, five by the keeper.
+    assert_eq!(started.len(), 10);
+    let keeper_addr = chain.signer(3).address();
+    let by_keeper = started
+        .iter()
+        .filter(|l| {
+            PactEscrow::ReviewStarted::decode_log(&l.inner).is_ok_and(|e| e.actor == keeper_addr)
+        })
+        .count();
+    assert_eq!(by_keeper, 5);
     assert_eq!(keeper.pass().await?.due, 0);
 
     // Ten seconds before 144 h nothing; at 144 h the other five complete.
