@@ -28,9 +28,16 @@ pub struct EscrowEvent {
     pub args: Map<String, Value>,
 }
 
-/// The order state an event moves its order to, if it is a transition.
-pub fn state_after(event: &str) -> Option<&'static str> {
-    Some(match event {
+/// The contract's `MAX_REJECTIONS`: the rejection that reaches it disputes the order instead.
+const MAX_REJECTIONS: u64 = 3;
+
+/// The order state an event moves its order to, if it is a transition. The rejection that disputes
+/// the order is not one: the `DisputeOpened` right after it is.
+pub fn state_after(ev: &EscrowEvent) -> Option<&'static str> {
+    if ev.event == "ProofRejected" && ev.u64("rejections").is_ok_and(|n| n >= MAX_REJECTIONS) {
+        return None;
+    }
+    Some(match ev.event.as_str() {
         "OrderFunded" => "ESCROWED",
         "DeliveryStarted" => "DELIVERING",
         "ProofSubmitted" => "PROOF_SUBMITTED",
@@ -258,7 +265,7 @@ impl Order {
                 ev.event
             )));
         };
-        if let Some(state) = state_after(&ev.event) {
+        if let Some(state) = state_after(ev) {
             o.state = state;
             o.state_since = ev.block_timestamp;
         }

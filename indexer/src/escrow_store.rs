@@ -81,7 +81,7 @@ pub async fn write(
             .opt_bytea(e.order_id.as_ref().map(|h| h.as_slice()))
             .text(&e.event)
             .opt_bytea(actor.as_ref().map(|a| a.as_slice()))
-            .opt_text(state_after(&e.event))
+            .opt_text(state_after(e))
             .jsonb(&serde_json::Value::Object(e.args.clone()).to_string());
     }
     let mut copy = tx

@@ -337,7 +337,6 @@ async fn every_order_matches_the_contract_after_backfill_and_live() -> eyre::Res
             "PROOF_SUBMITTED",
             "DELIVERING",
             "PROOF_SUBMITTED",
-            "DELIVERING",
             "DISPUTED",
             "RESOLVED"
         ]
