@@ -15,17 +15,50 @@ use axum::{
     http::{Extensions, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// `POST /v1/agents/register` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
+    /// 3-32 characters of a-z, 0-9, `_` or `-`, starting with a letter; unique.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]{2,31}$"))]
     handle: String,
+    /// 1-80 characters.
     display_name: String,
+    /// Where webhooks go (http or https); its signing secret is in the response, once.
     #[serde(default)]
     webhook_url: Option<String>,
+}
+
+/// An agent as registered.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NewAgent {
+    /// The handle.
+    pub handle: String,
+    /// The display name.
+    pub display_name: String,
+    /// The webhook URL, if any.
+    pub webhook_url: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// `POST /v1/agents/register` response.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Registered {
+    /// The new agent.
+    pub agent: NewAgent,
+    /// The API key (`sk_pact_…`), shown in this response only (`null` in an idempotent replay).
+    pub api_key: Option<String>,
+    /// Id of the key.
+    pub key_id: i64,
+    /// The webhook signing secret (`whsec_…`), shown once; `null` without a webhook or in a replay.
+    pub webhook_secret: Option<String>,
+    /// Set in an idempotent replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn new_webhook_secret() -> String {
@@ -79,37 +112,48 @@ pub async fn register(
     .await?;
     tx.commit().await?;
     tracing::info!(agent_id, "agent registered");
-    let agent = json!({
-        "handle": handle.as_str(),
-        "display_name": display_name,
-        "webhook_url": webhook_url,
-        "created_at": now,
-    });
-    let body = json!({
-        "agent": agent,
-        "api_key": key,
-        "key_id": key_id,
-        "webhook_secret": secret,
-    });
-    let redacted = json!({
-        "agent": agent,
-        "api_key": null,
-        "key_id": key_id,
-        "webhook_secret": null,
-        "note": "replayed: secrets are only shown in the first response",
-    });
-    Ok(with_secret(StatusCode::CREATED, body, redacted))
+    let agent = NewAgent {
+        handle: handle.as_str().to_string(),
+        display_name,
+        webhook_url,
+        created_at: now,
+    };
+    let redacted = Registered {
+        agent: agent.clone(),
+        api_key: None,
+        key_id,
+        webhook_secret: None,
+        note: Some("replayed: secrets are only shown in the first response".into()),
+    };
+    let body = Registered {
+        agent,
+        api_key: Some(key),
+        key_id,
+        webhook_secret: secret,
+        note: None,
+    };
+    Ok(with_secret(StatusCode::CREATED, &body, &redacted))
 }
 
 /// A JSON response whose idempotent replay shows `redacted` instead.
-pub fn with_secret(status: StatusCode, body: Value, redacted: Value) -> Response {
+pub fn with_secret<T: Serialize>(status: StatusCode, body: &T, redacted: &T) -> Response {
     let mut r = (status, Json(body)).into_response();
-    r.extensions_mut().insert(Redacted(redacted));
+    r.extensions_mut()
+        .insert(Redacted(serde_json::to_value(redacted).unwrap_or_default()));
     r
 }
 
+/// An address bound to an agent.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BoundAddress {
+    /// `0x` + 40 lowercase hex digits.
+    pub address: String,
+    /// Unix seconds.
+    pub bound_at: i64,
+}
+
 /// The bound addresses of an agent.
-pub async fn addresses_of(st: &AppState, agent_id: i64) -> ApiResult<Vec<Value>> {
+pub async fn addresses_of(st: &AppState, agent_id: i64) -> ApiResult<Vec<BoundAddress>> {
     let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
         "SELECT address, bound_at FROM agent_addresses WHERE agent_id = $1 ORDER BY bound_at, address",
     )
@@ -118,34 +162,65 @@ pub async fn addresses_of(st: &AppState, agent_id: i64) -> ApiResult<Vec<Value>>
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(a, at)| json!({ "address": hex0x(&a), "bound_at": at }))
+        .map(|(a, at)| BoundAddress {
+            address: hex0x(&a),
+            bound_at: at,
+        })
         .collect())
 }
 
+/// The calling agent.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Me {
+    /// The handle.
+    pub handle: String,
+    /// The display name.
+    pub display_name: String,
+    /// The webhook URL, if any.
+    pub webhook_url: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Bound wallet addresses.
+    pub addresses: Vec<BoundAddress>,
+}
+
 /// `GET /v1/agents/me`.
-pub async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Me>> {
     let (display_name, webhook_url, created_at): (String, Option<String>, i64) =
         sqlx::query_as("SELECT display_name, webhook_url, created_at FROM agents WHERE id = $1")
             .bind(auth.agent_id)
             .fetch_one(&st.pool)
             .await?;
-    Ok(Json(json!({
-        "handle": auth.handle,
-        "display_name": display_name,
-        "webhook_url": webhook_url,
-        "created_at": created_at,
-        "addresses": addresses_of(&st, auth.agent_id).await?,
-    })))
+    let addresses = addresses_of(&st, auth.agent_id).await?;
+    Ok(Json(Me {
+        handle: auth.handle,
+        display_name,
+        webhook_url,
+        created_at,
+        addresses,
+    }))
 }
 
 /// `PATCH /v1/agents/me` body. `webhook_url: null` removes the webhook.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMe {
+    /// 1-80 characters.
     #[serde(default)]
     display_name: Option<String>,
-    #[serde(default, with = "double_option")]
+    /// A new webhook URL (gets a new secret, shown once), or `null` to remove the webhook.
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schemars(with = "Option<String>")]
     webhook_url: Option<Option<String>>,
+}
+
+/// `PATCH /v1/agents/me` response.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MeUpdated {
+    /// The agent after the change.
+    pub agent: Me,
+    /// The new webhook secret when the URL changed (shown once), else `null`.
+    pub webhook_secret: Option<String>,
 }
 
 mod double_option {
@@ -196,16 +271,67 @@ pub async fn patch_me(
         None => {}
     }
     let me = me(State(st), auth).await?.0;
-    let body = json!({ "agent": me, "webhook_secret": secret });
-    let redacted = json!({ "agent": me, "webhook_secret": null });
-    Ok(with_secret(StatusCode::OK, body, redacted))
+    let redacted = MeUpdated {
+        agent: me.clone(),
+        webhook_secret: None,
+    };
+    let body = MeUpdated {
+        agent: me,
+        webhook_secret: secret,
+    };
+    Ok(with_secret(StatusCode::OK, &body, &redacted))
+}
+
+/// A public agent profile.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Profile {
+    /// The handle.
+    pub handle: String,
+    /// The display name.
+    pub display_name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Bound wallet addresses.
+    pub addresses: Vec<BoundAddress>,
+    /// Identity records of the bound addresses, as the indexer mirrors them.
+    pub identities: Vec<MirroredIdentity>,
+}
+
+/// An identity record (home registry or a satellite Lite) of a bound address.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MirroredIdentity {
+    /// `registry` (home chain) or `lite` (satellite mirror).
+    pub source: String,
+    /// Chain of the record.
+    pub chain_id: i64,
+    /// Identity id, `0x`-hex.
+    pub id: String,
+    /// Owner address.
+    pub owner: String,
+    /// Wallet address.
+    pub wallet: String,
+    /// `agent`, `machine` or `unknown`.
+    pub entity_type: String,
+    /// Status, e.g. `ACTIVE`.
+    pub status: String,
+    /// The stake bond, if any (base units of the stake token).
+    pub bond: Option<Bond>,
+}
+
+/// A stake bond.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Bond {
+    /// Bonded amount, base units.
+    pub amount_base_units: String,
+    /// Amount unbonding, base units.
+    pub unbonding_base_units: Option<String>,
 }
 
 /// `GET /v1/agents/{handle}`: public profile with bound addresses and mirrored identity.
 pub async fn profile(
     State(st): State<AppState>,
     ApiPath(handle): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Profile>> {
     let handle = Handle::parse(&handle).map_err(|_| ApiError::not_found("agent"))?;
     let row: Option<(i64, String, i64)> =
         sqlx::query_as("SELECT id, display_name, created_at FROM agents WHERE handle = $1")
@@ -215,19 +341,19 @@ pub async fn profile(
     let Some((id, display_name, created_at)) = row else {
         return Err(ApiError::not_found("agent"));
     };
-    Ok(Json(json!({
-        "handle": handle.as_str(),
-        "display_name": display_name,
-        "created_at": created_at,
-        "addresses": addresses_of(&st, id).await?,
-        "identities": mirrored_identities(&st, id).await?,
-    })))
+    Ok(Json(Profile {
+        handle: handle.as_str().to_string(),
+        display_name,
+        created_at,
+        addresses: addresses_of(&st, id).await?,
+        identities: mirrored_identities(&st, id).await?,
+    }))
 }
 
 /// Identity records (home registry and satellite Lites) whose wallet is one of the agent's bound
 /// addresses, with their bonds, as the indexer projects them. Empty when the indexer's identity
 /// tables are absent. Bond amounts are in base units of the stake token.
-pub async fn mirrored_identities(st: &AppState, agent_id: i64) -> ApiResult<Vec<Value>> {
+pub async fn mirrored_identities(st: &AppState, agent_id: i64) -> ApiResult<Vec<MirroredIdentity>> {
     let (present,): (bool,) = sqlx::query_as(
         "SELECT to_regclass('identities') IS NOT NULL AND to_regclass('lite_identities') IS NOT NULL
             AND to_regclass('stake_bonds') IS NOT NULL AND to_regclass('lite_bonds') IS NOT NULL",
@@ -256,17 +382,23 @@ pub async fn mirrored_identities(st: &AppState, agent_id: i64) -> ApiResult<Vec<
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            json!({
-                "source": r.0,
-                "chain_id": r.1,
-                "id": hex0x(&r.2),
-                "owner": hex0x(&r.3),
-                "wallet": hex0x(&r.4),
-                "entity_type": match r.5 { 1 => "agent", 2 => "machine", _ => "unknown" },
-                "status": r.6,
-                "bond": r.7.map(|amount| json!({ "amount_base_units": amount, "unbonding_base_units": r.8 })),
-            })
+        .map(|r| MirroredIdentity {
+            source: r.0,
+            chain_id: r.1,
+            id: hex0x(&r.2),
+            owner: hex0x(&r.3),
+            wallet: hex0x(&r.4),
+            entity_type: match r.5 {
+                1 => "agent",
+                2 => "machine",
+                _ => "unknown",
+            }
+            .into(),
+            status: r.6,
+            bond: r.7.map(|amount| Bond {
+                amount_base_units: amount,
+                unbonding_base_units: r.8,
+            }),
         })
         .collect())
 }
@@ -283,22 +415,58 @@ type IdentityRow = (
     Option<String>,
 );
 
+/// The agent's API keys.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Keys {
+    /// Every key, oldest first.
+    pub keys: Vec<KeyInfo>,
+}
+
+/// An API key (never the key itself).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyInfo {
+    /// Id of the key.
+    pub key_id: i64,
+    /// The first characters of the key.
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+    /// Whether this is the key of the request.
+    pub current: bool,
+}
+
+/// A newly issued key.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NewKey {
+    /// Id of the key.
+    pub key_id: i64,
+    /// The key, shown in this response only (`null` in an idempotent replay).
+    pub api_key: Option<String>,
+    /// The key revoked by a rotation.
+    pub revoked_key_id: Option<i64>,
+}
+
 /// `GET /v1/agents/me/keys`.
-pub async fn list_keys(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+pub async fn list_keys(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Keys>> {
     let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, prefix, created_at, revoked_at FROM agent_keys WHERE agent_id = $1 ORDER BY id",
     )
     .bind(auth.agent_id)
     .fetch_all(&st.pool)
     .await?;
-    let keys: Vec<Value> = rows
+    let keys = rows
         .into_iter()
-        .map(|(id, prefix, c, r)| {
-            json!({ "key_id": id, "prefix": prefix, "created_at": c, "revoked_at": r,
-                    "current": id == auth.key_id })
+        .map(|(id, prefix, c, r)| KeyInfo {
+            key_id: id,
+            prefix,
+            created_at: c,
+            revoked_at: r,
+            current: id == auth.key_id,
         })
         .collect();
-    Ok(Json(json!({ "keys": keys })))
+    Ok(Json(Keys { keys }))
 }
 
 async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResult<Response> {
@@ -324,8 +492,16 @@ async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResu
     tx.commit().await?;
     Ok(with_secret(
         StatusCode::CREATED,
-        json!({ "key_id": key_id, "api_key": key, "revoked_key_id": revoke }),
-        json!({ "key_id": key_id, "api_key": null, "revoked_key_id": revoke }),
+        &NewKey {
+            key_id,
+            api_key: Some(key),
+            revoked_key_id: revoke,
+        },
+        &NewKey {
+            key_id,
+            api_key: None,
+            revoked_key_id: revoke,
+        },
     ))
 }
 

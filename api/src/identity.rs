@@ -3,6 +3,7 @@
 
 use crate::{
     AppState,
+    agents::BoundAddress,
     auth::Auth,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath},
@@ -11,14 +12,27 @@ use crate::{
 use alloy::primitives::{Address, keccak256};
 use axum::{Json, extract::State, http::StatusCode};
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// `POST /v1/agents/me/challenges` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeBody {
+    /// The wallet to bind: `0x` + 40 hex digits.
+    #[schemars(regex(pattern = r"^0x[0-9a-fA-F]{40}$"))]
     address: String,
+}
+
+/// A single-use challenge for the wallet to sign.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Challenge {
+    /// Pass back with the signature.
+    pub nonce: String,
+    /// The exact message to sign with EIP-191 `personal_sign`.
+    pub message: String,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// Issues a challenge for `address`.
@@ -27,7 +41,7 @@ pub async fn challenge(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<ChallengeBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Challenge>)> {
     let address = parse_address("address", &body.address)?;
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let expires_at = st.now() + st.settings.challenge_ttl_secs;
@@ -49,15 +63,22 @@ pub async fn challenge(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "nonce": nonce, "message": message, "expires_at": expires_at })),
+        Json(Challenge {
+            nonce,
+            message,
+            expires_at,
+        }),
     ))
 }
 
 /// `POST /v1/agents/me/addresses` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindBody {
+    /// The challenge's nonce.
     nonce: String,
+    /// The wallet's signature of the challenge message: `0x` + 65 bytes hex (r, s, v).
+    #[schemars(regex(pattern = r"^0x[0-9a-fA-F]{130}$"))]
     signature: String,
 }
 
@@ -92,7 +113,7 @@ pub async fn bind(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<BindBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<BoundAddress>)> {
     let sig = body
         .signature
         .strip_prefix("0x")
@@ -180,7 +201,10 @@ pub async fn bind(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "address": hex0x(&address), "bound_at": now })),
+        Json(BoundAddress {
+            address: hex0x(&address),
+            bound_at: now,
+        }),
     ))
 }
 

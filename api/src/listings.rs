@@ -5,12 +5,13 @@ use crate::{
     auth::Auth,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery},
-    types::{Amount, Cursor, format_price, hex0x, limit, parse_address, text},
+    types::{Amount, Cursor, Page, format_price, hex0x, limit, parse_address, text},
 };
 use axum::{Json, extract::State, http::StatusCode};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::{Postgres, QueryBuilder, Row, postgres::PgRow};
 
 /// A category or tag: lowercase `a-z 0-9 -`, 1..=max characters.
@@ -100,45 +101,89 @@ pub async fn resolve_token(
 }
 
 /// `POST /v1/listings` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateListing {
+    /// `offer` (a service offered) or `bounty` (work wanted).
+    #[schemars(extend("enum" = ["offer", "bounty"]))]
     kind: String,
+    /// 3-120 characters.
     title: String,
+    /// 1-5000 characters.
     description: String,
+    /// 1-40 characters of a-z, 0-9 or `-`.
+    #[schemars(regex(pattern = r"^[a-z0-9-]{1,40}$"))]
     category: String,
+    /// At most 10 tags of a-z, 0-9 or `-`.
     #[serde(default)]
     tags: Vec<String>,
+    /// Decimal string in token units with at most the token's decimals, e.g. `"25.50"`.
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?$"))]
     price: String,
+    /// Needed with `token` when several tokens are accepted.
     #[serde(default)]
     chain_id: Option<i64>,
+    /// Settlement token address; the only accepted one when omitted.
     #[serde(default)]
     token: Option<String>,
+}
+
+/// A listing.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Listing {
+    /// Listing id.
+    pub id: i64,
+    /// `offer` or `bounty`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Category slug.
+    pub category: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Price in token units with the token's decimals, e.g. `"25.500000"`.
+    pub price: String,
+    /// Chain of the settlement token.
+    pub chain_id: i64,
+    /// Settlement token address.
+    pub token: String,
+    /// Decimals of the token.
+    pub token_decimals: i16,
+    /// `open` or `closed`.
+    pub status: String,
+    /// Handle of the owner.
+    pub owner: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
 }
 
 const COLUMNS: &str = "l.id, l.kind, l.title, l.description, l.category, l.tags, l.price, l.chain_id, \
      l.token, l.token_decimals, l.status, l.created_at, l.updated_at, a.handle";
 
-fn listing_json(r: &PgRow) -> Value {
-    let decimals: i16 = r.get("token_decimals");
-    let price: Decimal = r.get("price");
-    let token: Vec<u8> = r.get("token");
-    json!({
-        "id": r.get::<i64, _>("id"),
-        "kind": r.get::<String, _>("kind"),
-        "title": r.get::<String, _>("title"),
-        "description": r.get::<String, _>("description"),
-        "category": r.get::<String, _>("category"),
-        "tags": r.get::<Vec<String>, _>("tags"),
-        "price": format_price(price, decimals as u32),
-        "chain_id": r.get::<i64, _>("chain_id"),
-        "token": hex0x(&token),
-        "token_decimals": decimals,
-        "status": r.get::<String, _>("status"),
-        "owner": r.get::<String, _>("handle"),
-        "created_at": r.get::<i64, _>("created_at"),
-        "updated_at": r.get::<i64, _>("updated_at"),
-    })
+impl Listing {
+    fn from_row(r: &PgRow) -> Self {
+        let decimals: i16 = r.get("token_decimals");
+        Self {
+            id: r.get("id"),
+            kind: r.get("kind"),
+            title: r.get("title"),
+            description: r.get("description"),
+            category: r.get("category"),
+            tags: r.get("tags"),
+            price: format_price(r.get("price"), decimals as u32),
+            chain_id: r.get("chain_id"),
+            token: hex0x(&r.get::<Vec<u8>, _>("token")),
+            token_decimals: decimals,
+            status: r.get("status"),
+            owner: r.get("handle"),
+            created_at: r.get("created_at"),
+            updated_at: r.get("updated_at"),
+        }
+    }
 }
 
 async fn fetch(st: &AppState, id: i64) -> ApiResult<(PgRow, i64)> {
@@ -159,7 +204,7 @@ pub async fn create(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(b): ApiJson<CreateListing>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Listing>)> {
     let kind = kind(&b.kind)?;
     let title = text("title", &b.title, 3, 120)?;
     let description = text("description", &b.description, 1, 5000)?;
@@ -187,27 +232,35 @@ pub async fn create(
     .fetch_one(&st.pool)
     .await?;
     let (row, _) = fetch(&st, id).await?;
-    Ok((StatusCode::CREATED, Json(listing_json(&row))))
+    Ok((StatusCode::CREATED, Json(Listing::from_row(&row))))
 }
 
 /// `GET /v1/listings/{id}`.
-pub async fn get(State(st): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(st): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Listing>> {
     let (row, _) = fetch(&st, id).await?;
-    Ok(Json(listing_json(&row)))
+    Ok(Json(Listing::from_row(&row)))
 }
 
-/// `PATCH /v1/listings/{id}` body.
-#[derive(Debug, Deserialize)]
+/// `PATCH /v1/listings/{id}` body: the fields to change.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchListing {
+    /// 3-120 characters.
     #[serde(default)]
     title: Option<String>,
+    /// 1-5000 characters.
     #[serde(default)]
     description: Option<String>,
+    /// 1-40 characters of a-z, 0-9 or `-`.
     #[serde(default)]
     category: Option<String>,
+    /// At most 10 tags (replaces the tags).
     #[serde(default)]
     tags: Option<Vec<String>>,
+    /// Decimal string in token units.
     #[serde(default)]
     price: Option<String>,
 }
@@ -236,7 +289,7 @@ pub async fn patch(
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<PatchListing>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listing>> {
     let row = owned_open(&st, &auth, id).await?;
     let decimals: i16 = row.get("token_decimals");
     let title = b
@@ -276,7 +329,7 @@ pub async fn patch(
     .execute(&st.pool)
     .await?;
     let (row, _) = fetch(&st, id).await?;
-    Ok(Json(listing_json(&row)))
+    Ok(Json(Listing::from_row(&row)))
 }
 
 /// Closes a listing (owner only).
@@ -285,7 +338,7 @@ pub async fn close(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listing>> {
     owned_open(&st, &auth, id).await?;
     sqlx::query("UPDATE listings SET status = 'closed', updated_at = $2 WHERE id = $1")
         .bind(id)
@@ -293,36 +346,51 @@ pub async fn close(
         .execute(&st.pool)
         .await?;
     let (row, _) = fetch(&st, id).await?;
-    Ok(Json(listing_json(&row)))
+    Ok(Json(Listing::from_row(&row)))
 }
 
 /// `GET /v1/listings` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
+    /// Full text (web search syntax: words, `"a phrase"`, `or`, `-word`); every word must occur
+    /// in the title, category or description.
     #[serde(default)]
     q: Option<String>,
+    /// `offer` or `bounty`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["offer", "bounty"]))]
     kind: Option<String>,
+    /// Category slug.
     #[serde(default)]
     category: Option<String>,
     /// Comma-separated; a listing must carry all of them.
     #[serde(default)]
     tags: Option<String>,
+    /// Lowest price, token units.
     #[serde(default)]
     min_price: Option<String>,
+    /// Highest price, token units.
     #[serde(default)]
     max_price: Option<String>,
+    /// Handle of the owner.
     #[serde(default)]
     owner: Option<String>,
     /// `open` (default), `closed` or `all`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["open", "closed", "all"]))]
     status: Option<String>,
-    /// `newest` (default), `price_asc`, `price_desc`, `relevance` (needs `q`).
+    /// `relevance` (the default with `q`: listings whose title and category contain the query,
+    /// then those matching in the description, newest first within each), `newest` (the default
+    /// without `q`), `price_asc`, `price_desc`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["relevance", "newest", "price_asc", "price_desc"]))]
     sort: Option<String>,
+    /// Page size, 1-100 (default 20).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page (same query and sort).
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -469,7 +537,7 @@ fn bad_cursor() -> ApiError {
 pub async fn search(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Listing>>> {
     let text_q = q.q.as_deref().map(|s| text("q", s, 1, 200)).transpose()?;
     let sort = match q.sort.as_deref() {
         None if text_q.is_some() => Sort::Relevance,
@@ -519,10 +587,10 @@ pub async fn search(
     } else {
         None
     };
-    Ok(Json(json!({
-        "items": rows[..shown].iter().map(listing_json).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(Json(Page {
+        items: rows[..shown].iter().map(Listing::from_row).collect(),
+        next_cursor: next,
+    }))
 }
 
 /// One statement for the `newest` and price sorts: `limit + 1` rows after the cursor.

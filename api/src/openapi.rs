@@ -1,9 +1,34 @@
 //! The route table: one macro invocation builds both the axum router and the OpenAPI 3.1
-//! document, so the document lists exactly the operations the service answers.
+//! document, so the document lists exactly the operations the service answers. Each row names the
+//! request body, query and success response types of its handler; their JSON Schemas (2020-12, the
+//! dialect of OpenAPI 3.1) are derived from those Rust types with `schemars`, so the document
+//! follows the code. The integration tests validate real responses against it.
 
-use crate::{AppState, agents, identity, listings, orders, webhooks};
+use crate::{AppState, agents, identity, listings, orders, types::Page, webhooks};
 use axum::{Json, Router, extract::State};
+use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use std::{any::TypeId, sync::LazyLock};
+
+/// An empty JSON object: the body of the POSTs that read none, and the query of operations
+/// without query parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// No response body (`204`).
+pub type NoContent = ();
+
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+fn is_empty<T: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<Empty>()
+}
 
 /// One operation of the API.
 #[derive(Debug, Clone, Copy)]
@@ -18,98 +43,243 @@ pub struct Operation {
     pub auth: &'static str,
     /// One-line summary.
     pub summary: &'static str,
+    /// Status of the success response.
+    pub status: u16,
+    body: SchemaFn,
+    body_is_empty: fn() -> bool,
+    query: SchemaFn,
+    response: SchemaFn,
 }
 
 macro_rules! api_routes {
-    ($( $method:ident $path:literal => $handler:path, $id:literal, $auth:literal, $summary:literal; )*) => {
+    ($( $method:ident $path:literal => $handler:path, $id:literal, $auth:literal,
+        body $body:ty, query $query:ty, $status:literal $resp:ty, $summary:literal; )*) => {
         /// The `/v1` routes.
         pub fn api_router() -> Router<AppState> {
             Router::new() $( .route($path, axum::routing::$method($handler)) )*
         }
         /// Every `/v1` operation.
         pub const OPERATIONS: &[Operation] = &[
-            $( Operation { method: stringify!($method), path: $path, id: $id, auth: $auth, summary: $summary }, )*
+            $( Operation {
+                method: stringify!($method),
+                path: $path,
+                id: $id,
+                auth: $auth,
+                summary: $summary,
+                status: $status,
+                body: schema_of::<$body>,
+                body_is_empty: is_empty::<$body>,
+                query: schema_of::<$query>,
+                response: schema_of::<$resp>,
+            }, )*
         ];
     };
 }
 
 api_routes! {
     post "/v1/agents/register" => agents::register, "registerAgent", "none",
+        body agents::RegisterBody, query Empty, 201 agents::Registered,
         "Register an agent (handle, display_name, optional webhook_url); returns its API key once";
-    get "/v1/agents/me" => agents::me, "getMe", "bearer", "The calling agent, with bound addresses";
+    get "/v1/agents/me" => agents::me, "getMe", "bearer",
+        body Empty, query Empty, 200 agents::Me,
+        "The calling agent, with bound addresses";
     patch "/v1/agents/me" => agents::patch_me, "updateMe", "bearer",
+        body agents::PatchMe, query Empty, 200 agents::MeUpdated,
         "Change display_name or webhook_url (a new URL gets a new secret, shown once; null removes it)";
-    get "/v1/agents/me/keys" => agents::list_keys, "listKeys", "bearer", "The agent's API keys (prefixes only)";
-    post "/v1/agents/me/keys" => agents::create_key, "createKey", "bearer", "Issue an additional API key";
+    get "/v1/agents/me/keys" => agents::list_keys, "listKeys", "bearer",
+        body Empty, query Empty, 200 agents::Keys,
+        "The agent's API keys (prefixes only)";
+    post "/v1/agents/me/keys" => agents::create_key, "createKey", "bearer",
+        body Empty, query Empty, 201 agents::NewKey,
+        "Issue an additional API key";
     post "/v1/agents/me/keys/rotate" => agents::rotate_key, "rotateKey", "bearer",
+        body Empty, query Empty, 201 agents::NewKey,
         "Issue a new API key and revoke the calling one";
-    delete "/v1/agents/me/keys/{key_id}" => agents::revoke_key, "revokeKey", "bearer", "Revoke an API key";
+    delete "/v1/agents/me/keys/{key_id}" => agents::revoke_key, "revokeKey", "bearer",
+        body Empty, query Empty, 204 NoContent,
+        "Revoke an API key";
     post "/v1/agents/me/challenges" => identity::challenge, "createChallenge", "bearer",
+        body identity::ChallengeBody, query Empty, 201 identity::Challenge,
         "A single-use message for the wallet at `address` to sign (EIP-191 personal_sign)";
     post "/v1/agents/me/addresses" => identity::bind, "bindAddress", "bearer",
+        body identity::BindBody, query Empty, 201 agents::BoundAddress,
         "Bind the challenged address, given the nonce and the wallet's signature";
     delete "/v1/agents/me/addresses/{address}" => identity::unbind, "unbindAddress", "bearer",
+        body Empty, query Empty, 204 NoContent,
         "Unbind an address";
     get "/v1/agents/{handle}" => agents::profile, "getAgent", "none",
+        body Empty, query Empty, 200 agents::Profile,
         "Public profile: bound addresses, mirrored identity and bond";
     post "/v1/listings" => listings::create, "createListing", "bearer",
+        body listings::CreateListing, query Empty, 201 listings::Listing,
         "Create a listing: an offer (service) or a bounty (wanted), with price and token";
     get "/v1/listings" => listings::search, "searchListings", "none",
+        body Empty, query listings::SearchQuery, 200 Page<listings::Listing>,
         "Search listings: q (full text), kind, category, tags, min_price, max_price, owner, status, sort (newest, price_asc, price_desc, relevance: default with q; listings whose title and category contain the query first, then those matching in the description, newest first within each), limit, cursor";
-    get "/v1/listings/{id}" => listings::get, "getListing", "none", "One listing";
-    patch "/v1/listings/{id}" => listings::patch, "updateListing", "bearer", "Edit an open listing (owner only)";
-    post "/v1/listings/{id}/close" => listings::close, "closeListing", "bearer", "Close a listing (owner only)";
+    get "/v1/listings/{id}" => listings::get, "getListing", "none",
+        body Empty, query Empty, 200 listings::Listing,
+        "One listing";
+    patch "/v1/listings/{id}" => listings::patch, "updateListing", "bearer",
+        body listings::PatchListing, query Empty, 200 listings::Listing,
+        "Edit an open listing (owner only)";
+    post "/v1/listings/{id}/close" => listings::close, "closeListing", "bearer",
+        body Empty, query Empty, 200 listings::Listing,
+        "Close a listing (owner only)";
     post "/v1/listings/{id}/negotiations" => orders::negotiate, "openNegotiation", "bearer",
+        body orders::TermsBody, query Empty, 201 orders::Negotiation,
         "Open a negotiation on a listing: a new bytes32 order id and its thread (NEGOTIATING)";
-    get "/v1/negotiations" => orders::mine, "listNegotiations", "bearer", "The calling agent's orders as buyer or seller";
+    get "/v1/negotiations" => orders::mine, "listNegotiations", "bearer",
+        body Empty, query orders::PageQuery, 200 Page<orders::Negotiation>,
+        "The calling agent's orders as buyer or seller";
     get "/v1/orders" => orders::search, "searchOrders", "none",
+        body Empty, query orders::SearchQuery, 200 Page<orders::ChainOrder>,
         "Search funded orders: party (address or handle), state, token, chain_id, min_amount, max_amount, limit, cursor";
     get "/v1/orders/{id}" => orders::get, "getOrder", "optional",
+        body Empty, query orders::OrderQuery, 200 orders::OrderView,
         "An order: the chain's state, parties, amounts, deadlines and next automatic action; the negotiation for its parties";
-    get "/v1/orders/{id}/events" => orders::events, "getOrderEvents", "none", "The order's on-chain audit trail with tx hashes";
+    get "/v1/orders/{id}/events" => orders::events, "getOrderEvents", "none",
+        body Empty, query orders::PageQuery, 200 Page<orders::Event>,
+        "The order's on-chain audit trail with tx hashes";
     post "/v1/orders/{id}/terms" => orders::propose, "proposeTerms", "bearer",
+        body orders::TermsBody, query Empty, 200 orders::Negotiation,
         "Propose terms (amount, deliver_by, seller_address, details); clears agreements";
     post "/v1/orders/{id}/agree" => orders::agree, "agreeTerms", "bearer",
+        body orders::AgreeBody, query Empty, 200 orders::Negotiation,
         "Agree to terms_version; when both agree the order is AWAITING_PAY with the terms hash for fund()";
-    post "/v1/orders/{id}/cancel" => orders::cancel, "cancelOrder", "bearer", "Cancel before funding";
-    get "/v1/orders/{id}/messages" => orders::messages, "listMessages", "bearer", "The order's thread (parties only)";
-    post "/v1/orders/{id}/messages" => orders::post_message, "postMessage", "bearer", "Post to the order's thread (parties only)";
-    get "/v1/webhooks/deliveries" => webhooks::list, "listDeliveries", "bearer", "The webhook delivery log";
-    get "/v1/webhooks/deliveries/{id}" => webhooks::get, "getDelivery", "bearer", "One delivery with its attempts";
+    post "/v1/orders/{id}/cancel" => orders::cancel, "cancelOrder", "bearer",
+        body Empty, query Empty, 200 orders::Negotiation,
+        "Cancel before funding";
+    get "/v1/orders/{id}/messages" => orders::messages, "listMessages", "bearer",
+        body Empty, query orders::PageQuery, 200 Page<orders::Message>,
+        "The order's thread (parties only)";
+    post "/v1/orders/{id}/messages" => orders::post_message, "postMessage", "bearer",
+        body orders::MessageBody, query Empty, 201 orders::Message,
+        "Post to the order's thread (parties only)";
+    get "/v1/webhooks/deliveries" => webhooks::list, "listDeliveries", "bearer",
+        body Empty, query webhooks::DeliveriesQuery, 200 Page<webhooks::Delivery>,
+        "The webhook delivery log";
+    get "/v1/webhooks/deliveries/{id}" => webhooks::get, "getDelivery", "bearer",
+        body Empty, query Empty, 200 webhooks::Delivery,
+        "One delivery with its attempts";
     post "/v1/webhooks/deliveries/{id}/redeliver" => webhooks::redeliver, "redeliver", "bearer",
+        body Empty, query Empty, 200 webhooks::Delivery,
         "Deliver again now, with a fresh retry schedule";
 }
 
-/// The OpenAPI 3.1 document.
-pub fn document(public_url: &str) -> Value {
+/// Path parameters by name (and path, where a name means different things).
+fn path_param(path: &str, name: &str) -> Value {
+    let schema = match (name, path.starts_with("/v1/listings")) {
+        ("id", true) | ("key_id", _) => json!({ "type": "integer", "format": "int64" }),
+        ("id", _) if path.starts_with("/v1/webhooks") => {
+            json!({ "type": "string", "pattern": "^dlv_[0-9]+$" })
+        }
+        ("id", _) => json!({ "type": "string", "pattern": "^0x[0-9a-fA-F]{64}$" }),
+        ("address", _) => json!({ "type": "string", "pattern": "^0x[0-9a-fA-F]{40}$" }),
+        _ => json!({ "type": "string" }),
+    };
+    json!({ "name": name, "in": "path", "required": true, "schema": schema })
+}
+
+/// The query parameters of an operation: one per property of its query type.
+fn query_params(op: &Operation) -> Vec<Value> {
+    let mut g = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let schema = (op.query)(&mut g);
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return vec![];
+    };
+    props
+        .iter()
+        .map(|(name, prop)| {
+            // A parameter is absent or a value: `Option<T>` is described as T, without `null`.
+            let mut prop = prop.as_object().cloned().unwrap_or_default();
+            let description = prop.remove("description");
+            if prop.get("default").is_some_and(Value::is_null) {
+                prop.remove("default");
+            }
+            if let Some(Value::Array(types)) = prop.get("type") {
+                let types: Vec<&Value> = types.iter().filter(|t| *t != "null").collect();
+                if let [one] = types.as_slice() {
+                    let one = (*one).clone();
+                    prop.insert("type".into(), one);
+                }
+            }
+            let mut p = json!({ "name": name, "in": "query", "required": false, "schema": prop });
+            if let Some(d) = description {
+                p["description"] = d;
+            }
+            p
+        })
+        .collect()
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+    })
+}
+
+/// The document without `servers` (which depends on the configuration).
+fn build() -> Value {
+    let settings = |s: SchemaSettings| {
+        s.with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+    };
+    // Request types are described as they are read, responses as they are written.
+    let mut requests = settings(SchemaSettings::draft2020_12().for_deserialize()).into_generator();
+    let mut responses = settings(SchemaSettings::draft2020_12().for_serialize()).into_generator();
     let mut paths = Map::new();
     for op in OPERATIONS {
-        let params: Vec<Value> = op
+        let mut params: Vec<Value> = op
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .map(|p| path_param(op.path, p))
             .collect();
+        params.extend(query_params(op));
+        let success = if op.status == 204 {
+            json!({ "description": "No Content" })
+        } else {
+            json!({
+                "description": "OK",
+                "content": { "application/json": { "schema": (op.response)(&mut responses) } },
+            })
+        };
+        let mut responses_of = Map::new();
+        responses_of.insert(op.status.to_string(), success);
+        responses_of.insert(
+            "4XX".into(),
+            error_response("Client error: a stable code and a message"),
+        );
+        responses_of.insert(
+            "5XX".into(),
+            error_response("Internal error (`internal`), logged by the server"),
+        );
         let mut o = json!({
             "operationId": op.id,
             "summary": op.summary,
             "parameters": params,
-            "responses": {
-                "200": { "description": "OK", "content": { "application/json": { "schema": { "type": "object" } } } },
-                "4XX": { "description": "Client error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-            },
+            "responses": responses_of,
         });
-        match op.auth {
-            "bearer" => o["security"] = json!([{ "bearer": [] }]),
-            "optional" => o["security"] = json!([{ "bearer": [] }, {}]),
-            _ => o["security"] = json!([]),
-        }
+        o["security"] = match op.auth {
+            "bearer" => json!([{ "bearer": [] }]),
+            "optional" => json!([{ "bearer": [] }, {}]),
+            _ => json!([]),
+        };
         if matches!(op.method, "post" | "patch") {
-            o["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": { "type": "object" } } } });
+            o["requestBody"] = json!({
+                "required": !(op.body_is_empty)(),
+                "content": { "application/json": { "schema": (op.body)(&mut requests) } },
+            });
             if let Some(a) = o["parameters"].as_array_mut() {
                 a.push(json!({
                     "name": "Idempotency-Key", "in": "header", "required": false,
-                    "schema": { "type": "string" }
+                    "description": "Same key and request: the first response again; same key, another request: 422",
+                    "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
                 }));
             }
         }
@@ -118,23 +288,50 @@ pub fn document(public_url: &str) -> Value {
             .or_insert_with(|| json!({}));
         entry[op.method] = o;
     }
+    let mut schemas = requests.take_definitions(true);
+    for (name, schema) in responses.take_definitions(true) {
+        if let Some(other) = schemas.get(&name) {
+            // One name, one schema: a type read and written alike is described the same way.
+            assert_eq!(
+                other, &schema,
+                "schema {name} differs between request and response"
+            );
+        }
+        schemas.insert(name, schema);
+    }
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": false,
+            "properties": {
+                "code": { "type": "string", "description": "Stable, e.g. `not_found`, `invalid_query`" },
+                "message": { "type": "string", "description": "For humans" },
+            },
+        }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Pact API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "USDT escrow for humans and AI agents: listings, negotiations, orders, threads, identity binding and signed webhooks. Amounts are decimal strings in token units.",
+            "description": "USDT escrow for humans and AI agents: listings, negotiations, orders, threads, identity binding and signed webhooks. Amounts are decimal strings in token units; `fund` parameters are in base units.",
         },
-        "servers": [{ "url": public_url }],
         "paths": paths,
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "sk_pact_... API key" } },
-            "schemas": { "Error": {
-                "type": "object", "required": ["code", "message"],
-                "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
-            } },
+            "schemas": schemas,
         },
     })
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document(public_url: &str) -> Value {
+    static DOC: LazyLock<Value> = LazyLock::new(build);
+    let mut doc = DOC.clone();
+    doc["servers"] = json!([{ "url": public_url }]);
+    doc
 }
 
 /// `GET /openapi.json`.

@@ -9,12 +9,13 @@ use crate::{
     auth::{Auth, MaybeAuth},
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath, ApiQuery},
-    types::{Amount, Cursor, OrderId, format_units, hex0x, limit, parse_address, text},
+    types::{Amount, Cursor, OrderId, Page, format_units, hex0x, limit, parse_address, text},
     webhooks,
 };
 use alloy::primitives::{Address, B256, keccak256};
 use axum::{Json, extract::State, http::StatusCode};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, postgres::PgRow};
 use std::sync::LazyLock;
@@ -56,39 +57,108 @@ impl AppOrder {
             self.buyer_agent
         }
     }
-    fn json(&self) -> Value {
+    fn view(&self) -> Negotiation {
         let dec = self.token_decimals as u32;
-        json!({
-            "order_id": hex0x(&self.order_id),
-            "listing_id": self.listing_id,
-            "buyer_agent": self.buyer_handle,
-            "seller_agent": self.seller_handle,
-            "status": self.status,
-            "terms": {
-                "version": self.terms_version,
-                "amount": self.amount.as_deref().map(|a| format_units(a, dec)),
-                "deliver_by": self.deliver_by,
-                "seller_address": self.seller_address.as_deref().map(hex0x),
-                "details": self.details,
-                "buyer_agreed": self.buyer_agreed == Some(self.terms_version),
-                "seller_agreed": self.seller_agreed == Some(self.terms_version),
+        Negotiation {
+            order_id: hex0x(&self.order_id),
+            listing_id: self.listing_id,
+            buyer_agent: self.buyer_handle.clone(),
+            seller_agent: self.seller_handle.clone(),
+            status: self.status.clone(),
+            terms: NegotiatedTerms {
+                version: self.terms_version,
+                amount: self.amount.as_deref().map(|a| format_units(a, dec)),
+                deliver_by: self.deliver_by,
+                seller_address: self.seller_address.as_deref().map(hex0x),
+                details: self.details.clone(),
+                buyer_agreed: self.buyer_agreed == Some(self.terms_version),
+                seller_agreed: self.seller_agreed == Some(self.terms_version),
             },
-            "terms_hash": self.terms_hash.as_deref().map(hex0x),
-            // The string the hash covers, so an agent can recompute it before funding.
-            "terms_canonical": self.terms_hash.as_ref().and_then(|_| self.canonical_terms()).map(|t| t.canonical()),
-            "fund": self.terms_hash.as_ref().map(|h| json!({
-                "function": "fund(bytes32,address,uint256,uint64,bytes32)",
-                "escrow": hex0x(&self.escrow),
-                "order_id": hex0x(&self.order_id),
-                "seller": self.seller_address.as_deref().map(hex0x),
-                "amount": self.amount,
-                "deliver_by": self.deliver_by,
-                "terms_hash": hex0x(h),
-            })),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
+            terms_hash: self.terms_hash.as_deref().map(hex0x),
+            terms_canonical: self
+                .terms_hash
+                .as_ref()
+                .and_then(|_| self.canonical_terms())
+                .map(|t| t.canonical()),
+            fund: self.terms_hash.as_ref().map(|h| FundParams {
+                function: "fund(bytes32,address,uint256,uint64,bytes32)".into(),
+                escrow: hex0x(&self.escrow),
+                order_id: hex0x(&self.order_id),
+                seller: self.seller_address.as_deref().map(hex0x),
+                amount: self.amount.clone(),
+                deliver_by: self.deliver_by,
+                terms_hash: hex0x(h),
+            }),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
     }
+}
+
+/// An order as negotiated in the app (before and besides the chain).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Negotiation {
+    /// The bytes32 order id (`0x` + 64 hex digits) to fund on-chain.
+    pub order_id: String,
+    /// The listing negotiated on.
+    pub listing_id: i64,
+    /// Handle of the buyer.
+    pub buyer_agent: String,
+    /// Handle of the seller.
+    pub seller_agent: String,
+    /// `NEGOTIATING`, `AWAITING_PAY`, `FUNDED` or `CANCELLED`.
+    #[schemars(extend("enum" = ["NEGOTIATING", "AWAITING_PAY", "FUNDED", "CANCELLED"]))]
+    pub status: String,
+    /// The current terms.
+    pub terms: NegotiatedTerms,
+    /// keccak256 of `terms_canonical`, once both parties agreed: the `termsHash` of `fund`.
+    pub terms_hash: Option<String>,
+    /// The canonical terms string the hash covers (see the README, "Terms hash").
+    pub terms_canonical: Option<String>,
+    /// The parameters of `fund`, once both parties agreed.
+    pub fund: Option<FundParams>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// The current terms of a negotiation.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NegotiatedTerms {
+    /// Revision; agreements name it.
+    pub version: i32,
+    /// Amount in token units with the token's decimals.
+    pub amount: Option<String>,
+    /// Delivery deadline, unix seconds.
+    pub deliver_by: Option<i64>,
+    /// The seller's payout address (bound to the seller's agent).
+    pub seller_address: Option<String>,
+    /// Free text.
+    pub details: Option<String>,
+    /// The buyer agreed to this version.
+    pub buyer_agreed: bool,
+    /// The seller agreed to this version.
+    pub seller_agreed: bool,
+}
+
+/// The arguments of `PactEscrow.fund` for an agreed order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FundParams {
+    /// The function signature.
+    pub function: String,
+    /// The escrow contract to call.
+    pub escrow: String,
+    /// `orderId`.
+    pub order_id: String,
+    /// `seller`.
+    pub seller: Option<String>,
+    /// `amount`, base units.
+    pub amount: Option<String>,
+    /// `deliverBy`, unix seconds.
+    pub deliver_by: Option<i64>,
+    /// `termsHash`.
+    pub terms_hash: String,
 }
 
 const APP_ORDER_SQL: &str = "SELECT o.order_id, o.listing_id, o.buyer_agent, o.seller_agent,
@@ -127,17 +197,25 @@ async fn party_order(conn: &mut PgConnection, id: &OrderId, auth: &Auth) -> ApiR
     Ok(o)
 }
 
-/// `POST /v1/listings/{id}/negotiations` body: an optional first proposal.
-#[derive(Debug, Default, Deserialize)]
+/// A proposal of terms (the body of `POST /v1/listings/{id}/negotiations`, optional there, and
+/// of `POST /v1/orders/{id}/terms`): the fields given replace the current ones.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "TermsProposal")]
 pub struct TermsBody {
+    /// Decimal string in token units (the listing's price when a negotiation opens without one).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?$"))]
     amount: Option<String>,
+    /// Delivery deadline, unix seconds in the future (fits in uint32).
     #[serde(default)]
     deliver_by: Option<i64>,
+    /// 0-4000 characters.
     #[serde(default)]
     details: Option<String>,
+    /// The seller's payout address; must be bound to the seller's agent.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^0x[0-9a-fA-F]{40}$"))]
     seller_address: Option<String>,
 }
 
@@ -208,7 +286,7 @@ pub async fn negotiate(
     auth: Auth,
     ApiPath(listing_id): ApiPath<i64>,
     ApiJson(body): ApiJson<TermsBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Negotiation>)> {
     let mut tx = st.pool.begin().await?;
     #[allow(clippy::type_complexity)]
     let row: Option<(i64, String, String, rust_decimal::Decimal, i64, Vec<u8>, i16, Vec<u8>)> =
@@ -281,7 +359,7 @@ pub async fn negotiate(
     .await?;
     tx.commit().await?;
     st.wake.notify_one();
-    Ok((StatusCode::CREATED, Json(o.json())))
+    Ok((StatusCode::CREATED, Json(o.view())))
 }
 
 /// `POST /v1/orders/{id}/terms`: a new proposal (clears both agreements).
@@ -291,7 +369,7 @@ pub async fn propose(
     auth: Auth,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TermsBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Negotiation>> {
     let id = OrderId::parse(&id)?;
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
@@ -321,13 +399,14 @@ pub async fn propose(
         .await?
         .ok_or_else(|| eyre::eyre!("order vanished"))?;
     tx.commit().await?;
-    Ok(Json(o.json()))
+    Ok(Json(o.view()))
 }
 
 /// `POST /v1/orders/{id}/agree` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreeBody {
+    /// The terms version agreed to (the current one).
     terms_version: i32,
 }
 
@@ -407,7 +486,7 @@ pub async fn agree(
     auth: Auth,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AgreeBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Negotiation>> {
     let id = OrderId::parse(&id)?;
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
@@ -478,7 +557,7 @@ pub async fn agree(
     }
     tx.commit().await?;
     st.wake.notify_one();
-    Ok(Json(o.json()))
+    Ok(Json(o.view()))
 }
 
 /// `POST /v1/orders/{id}/cancel`: either party, before funding.
@@ -487,7 +566,7 @@ pub async fn cancel(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Negotiation>> {
     let id = OrderId::parse(&id)?;
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
@@ -517,7 +596,7 @@ pub async fn cancel(
         .ok_or_else(|| eyre::eyre!("order vanished"))?;
     tx.commit().await?;
     st.wake.notify_one();
-    Ok(Json(o.json()))
+    Ok(Json(o.view()))
 }
 
 const CHAIN_COLUMNS: &str = "chain_id, escrow, order_id, token, token_decimals, buyer, seller,
@@ -528,46 +607,180 @@ const CHAIN_COLUMNS: &str = "chain_id, escrow, order_id, token, token_decimals, 
     next_action, next_action_at, funded_block, funded_tx, updated_block, updated_log_index,
     updated_at";
 
-fn chain_json(r: &PgRow) -> Value {
-    let dec = r.get::<i16, _>("token_decimals") as u32;
-    let units = |c: &str| format_units(&r.get::<String, _>(c), dec);
-    let bytes = |c: &str| r.get::<Option<Vec<u8>>, _>(c).as_deref().map(hex0x);
-    let next_action: Option<String> = r.get("next_action");
-    json!({
-        "order_id": bytes("order_id"),
-        "chain_id": r.get::<i64, _>("chain_id"),
-        "escrow": bytes("escrow"),
-        "token": bytes("token"),
-        "token_decimals": dec,
-        "buyer": bytes("buyer"),
-        "seller": bytes("seller"),
-        "amount": units("amount"),
-        "state": r.get::<String, _>("state"),
-        "state_since": r.get::<i64, _>("state_since"),
-        "deliver_by": r.get::<i64, _>("deliver_by"),
-        "terms_hash": bytes("terms_hash"),
-        "fee_bps": r.get::<i32, _>("fee_bps"),
-        "review_window": r.get::<i64, _>("review_window"),
-        "arbiter_window": r.get::<i64, _>("arbiter_window"),
-        "default_seller_bps": r.get::<i32, _>("default_seller_bps"),
-        "proof": { "hash": bytes("proof_hash"), "uri": r.get::<Option<String>, _>("proof_uri") },
-        "rejections": r.get::<i32, _>("rejections"),
-        "settlement": {
-            "proposer": bytes("settlement_proposer"),
-            "seller_bps": r.get::<Option<i32>, _>("settlement_bps"),
-        },
-        "resolution": r.get::<Option<String>, _>("resolution"),
-        "refund_reason": r.get::<Option<String>, _>("refund_reason"),
-        "payouts": {
-            "buyer": units("buyer_paid"),
-            "seller": units("seller_paid"),
-            "fee": units("fee_paid"),
-            "deferred": units("deferred"),
-        },
-        "next_action": next_action.map(|a| json!({ "action": a, "at": r.get::<Option<i64>, _>("next_action_at") })),
-        "funded": { "block": r.get::<i64, _>("funded_block"), "tx": bytes("funded_tx") },
-        "updated": { "block": r.get::<i64, _>("updated_block"), "log_index": r.get::<i32, _>("updated_log_index"), "at": r.get::<i64, _>("updated_at") },
-    })
+/// A funded order: the chain's state as the indexer mirrors it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChainOrder {
+    /// The bytes32 order id.
+    pub order_id: String,
+    /// Chain id.
+    pub chain_id: i64,
+    /// Escrow contract.
+    pub escrow: String,
+    /// Settlement token.
+    pub token: String,
+    /// Decimals of the token.
+    pub token_decimals: u32,
+    /// Buyer address.
+    pub buyer: String,
+    /// Seller address.
+    pub seller: String,
+    /// Amount in token units.
+    pub amount: String,
+    /// `ESCROWED`, `DELIVERING`, `PROOF_SUBMITTED`, `REVIEWING`, `COMPLETED`, `REFUNDED`,
+    /// `DISPUTED` or `RESOLVED`.
+    #[schemars(extend("enum" = STATES))]
+    pub state: String,
+    /// Unix seconds the state was entered.
+    pub state_since: i64,
+    /// Delivery deadline, unix seconds.
+    pub deliver_by: i64,
+    /// The terms hash the order was funded with.
+    pub terms_hash: String,
+    /// Fee, basis points.
+    pub fee_bps: i32,
+    /// Review window, seconds.
+    pub review_window: i64,
+    /// Arbiter window, seconds.
+    pub arbiter_window: i64,
+    /// Seller's share of a default ruling, basis points.
+    pub default_seller_bps: i32,
+    /// The delivery proof.
+    pub proof: Proof,
+    /// Rejections of proofs so far.
+    pub rejections: i32,
+    /// A settlement proposal.
+    pub settlement: Settlement,
+    /// `ARBITER`, `DEFAULT_RULING` or `SETTLEMENT` once `RESOLVED`.
+    pub resolution: Option<String>,
+    /// `BUYER_CANCELLED`, `SELLER_REFUNDED` or `DELIVERY_EXPIRED` once `REFUNDED`.
+    pub refund_reason: Option<String>,
+    /// What was paid out, token units.
+    pub payouts: Payouts,
+    /// The next automatic step anyone may fire, and when.
+    pub next_action: Option<NextAction>,
+    /// Where the order was funded.
+    pub funded: Funded,
+    /// The last event of the order.
+    pub updated: Updated,
+}
+
+/// A delivery proof.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Proof {
+    /// Hash of the work.
+    pub hash: Option<String>,
+    /// Where the work is.
+    pub uri: Option<String>,
+}
+
+/// A settlement proposal.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Settlement {
+    /// Who proposed it.
+    pub proposer: Option<String>,
+    /// The seller's share, basis points.
+    pub seller_bps: Option<i32>,
+}
+
+/// Payouts, token units.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Payouts {
+    /// To the buyer.
+    pub buyer: String,
+    /// To the seller.
+    pub seller: String,
+    /// To the treasury.
+    pub fee: String,
+    /// Credited as claimable instead of transferred.
+    pub deferred: String,
+}
+
+/// The next automatic step of an order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NextAction {
+    /// `START_REVIEW`, `COMPLETE`, `REFUND_EXPIRED` or `DEFAULT_RULING`.
+    pub action: String,
+    /// Unix seconds it becomes due.
+    pub at: Option<i64>,
+}
+
+/// Where an order was funded.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Funded {
+    /// Block number.
+    pub block: i64,
+    /// Transaction hash.
+    pub tx: String,
+}
+
+/// The last event of an order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Updated {
+    /// Block number.
+    pub block: i64,
+    /// Log index in the block.
+    pub log_index: i32,
+    /// Block time, unix seconds.
+    pub at: i64,
+}
+
+impl ChainOrder {
+    fn from_row(r: &PgRow) -> Self {
+        let dec = r.get::<i16, _>("token_decimals") as u32;
+        let units = |c: &str| format_units(&r.get::<String, _>(c), dec);
+        let bytes = |c: &str| hex0x(&r.get::<Vec<u8>, _>(c));
+        let opt_bytes = |c: &str| r.get::<Option<Vec<u8>>, _>(c).as_deref().map(hex0x);
+        Self {
+            order_id: bytes("order_id"),
+            chain_id: r.get("chain_id"),
+            escrow: bytes("escrow"),
+            token: bytes("token"),
+            token_decimals: dec,
+            buyer: bytes("buyer"),
+            seller: bytes("seller"),
+            amount: units("amount"),
+            state: r.get("state"),
+            state_since: r.get("state_since"),
+            deliver_by: r.get("deliver_by"),
+            terms_hash: bytes("terms_hash"),
+            fee_bps: r.get("fee_bps"),
+            review_window: r.get("review_window"),
+            arbiter_window: r.get("arbiter_window"),
+            default_seller_bps: r.get("default_seller_bps"),
+            proof: Proof {
+                hash: opt_bytes("proof_hash"),
+                uri: r.get("proof_uri"),
+            },
+            rejections: r.get("rejections"),
+            settlement: Settlement {
+                proposer: opt_bytes("settlement_proposer"),
+                seller_bps: r.get("settlement_bps"),
+            },
+            resolution: r.get("resolution"),
+            refund_reason: r.get("refund_reason"),
+            payouts: Payouts {
+                buyer: units("buyer_paid"),
+                seller: units("seller_paid"),
+                fee: units("fee_paid"),
+                deferred: units("deferred"),
+            },
+            next_action: r
+                .get::<Option<String>, _>("next_action")
+                .map(|action| NextAction {
+                    action,
+                    at: r.get("next_action_at"),
+                }),
+            funded: Funded {
+                block: r.get("funded_block"),
+                tx: bytes("funded_tx"),
+            },
+            updated: Updated {
+                block: r.get("updated_block"),
+                log_index: r.get("updated_log_index"),
+                at: r.get("updated_at"),
+            },
+        }
+    }
 }
 
 /// The chain row of an order (any chain unless `chain_id` is given).
@@ -594,11 +807,52 @@ async fn chain_order(
 }
 
 /// `GET /v1/orders/{id}` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
+    /// The chain, when the same order id is funded on several.
     #[serde(default)]
     chain_id: Option<i64>,
+}
+
+/// `GET /v1/orders/{id}`: the chain's view once funded, else the negotiation (parties only).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OrderView {
+    /// Funded: the chain's state.
+    Chain(Box<ChainOrderView>),
+    /// Not funded (yet, or any more after a reorg): the negotiation.
+    App(Box<AppOrderView>),
+}
+
+/// A funded order as `GET /v1/orders/{id}` shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChainOrderView {
+    /// The chain's state.
+    #[serde(flatten)]
+    pub order: ChainOrder,
+    /// `chain`.
+    #[schemars(extend("const" = "chain"))]
+    pub source: &'static str,
+    /// For a party: whether the funded terms hash is the agreed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms_match: Option<bool>,
+    /// For a party: the negotiation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negotiation: Option<Negotiation>,
+}
+
+/// An unfunded order as `GET /v1/orders/{id}` shows it to a party.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AppOrderView {
+    /// The negotiation.
+    #[serde(flatten)]
+    pub negotiation: Negotiation,
+    /// The app status (same as `status`).
+    pub state: String,
+    /// `app`.
+    #[schemars(extend("const" = "app"))]
+    pub source: &'static str,
 }
 
 /// `GET /v1/orders/{id}`: the chain's state once funded, the negotiation before; the app part
@@ -609,7 +863,7 @@ pub async fn get(
     MaybeAuth(auth): MaybeAuth,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<OrderQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OrderView>> {
     let id = OrderId::parse(&id)?;
     let chain = chain_order(&st, &id, q.chain_id).await?;
     // The app side is only ever shown to a party: anonymous reads need one query.
@@ -624,36 +878,60 @@ pub async fn get(
     };
     match (chain, app) {
         (Some(c), app) => {
-            let mut v = chain_json(&c);
-            v["source"] = json!("chain");
-            if let Some(o) = app {
-                v["terms_match"] = json!(
-                    o.terms_hash.as_deref() == c.get::<Option<Vec<u8>>, _>("terms_hash").as_deref()
-                );
-                v["negotiation"] = o.json();
-            }
-            Ok(Json(v))
+            let terms_match = app.as_ref().map(|o| {
+                o.terms_hash.as_deref() == c.get::<Option<Vec<u8>>, _>("terms_hash").as_deref()
+            });
+            Ok(Json(OrderView::Chain(Box::new(ChainOrderView {
+                order: ChainOrder::from_row(&c),
+                source: "chain",
+                terms_match,
+                negotiation: app.map(|o| o.view()),
+            }))))
         }
-        (None, Some(o)) => {
-            let mut v = o.json();
-            v["state"] = json!(o.status);
-            v["source"] = json!("app");
-            Ok(Json(v))
-        }
+        (None, Some(o)) => Ok(Json(OrderView::App(Box::new(AppOrderView {
+            negotiation: o.view(),
+            state: o.status,
+            source: "app",
+        })))),
         (None, None) => Err(ApiError::not_found("order")),
     }
 }
 
-/// `GET /v1/orders/{id}/events` query.
-#[derive(Debug, Deserialize)]
+/// Paging of `GET /v1/orders/{id}/events`, `/messages` and `GET /v1/negotiations`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// Page size, 1-100 (default 20).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
+    /// Events: the chain, when the same order id is funded on several.
     #[serde(default)]
     chain_id: Option<i64>,
+}
+
+/// An on-chain event of an order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Event {
+    /// Block number.
+    pub block_number: i64,
+    /// Log index in the block.
+    pub log_index: i32,
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// Block time, unix seconds.
+    pub block_timestamp: i64,
+    /// The Solidity event name, e.g. `OrderFunded`.
+    pub event: String,
+    /// Who caused it, when the event says.
+    pub actor: Option<String>,
+    /// The order's state after the event, for transitions.
+    pub state_after: Option<String>,
+    /// Every decoded field; amounts as decimal strings.
+    pub args: Value,
 }
 
 /// `GET /v1/orders/{id}/events`: the audit trail, oldest first.
@@ -662,7 +940,7 @@ pub async fn events(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Event>>> {
     let id = OrderId::parse(&id)?;
     let limit = limit(q.limit)?;
     let Some(c) = chain_order(&st, &id, q.chain_id).await? else {
@@ -690,51 +968,61 @@ pub async fn events(
     .fetch_all(&st.pool)
     .await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<Value> = rows
+    let items: Vec<Event> = rows
         .iter()
         .take(limit as usize)
-        .map(|r| {
-            json!({
-                "block_number": r.get::<i64, _>("block_number"),
-                "log_index": r.get::<i32, _>("log_index"),
-                "tx_hash": hex0x(&r.get::<Vec<u8>, _>("tx_hash")),
-                "block_timestamp": r.get::<i64, _>("block_timestamp"),
-                "event": r.get::<String, _>("event"),
-                "actor": r.get::<Option<Vec<u8>>, _>("actor").as_deref().map(hex0x),
-                "state_after": r.get::<Option<String>, _>("state_after"),
-                "args": r.get::<Value, _>("args"),
-            })
+        .map(|r| Event {
+            block_number: r.get("block_number"),
+            log_index: r.get("log_index"),
+            tx_hash: hex0x(&r.get::<Vec<u8>, _>("tx_hash")),
+            block_timestamp: r.get("block_timestamp"),
+            event: r.get("event"),
+            actor: r.get::<Option<Vec<u8>>, _>("actor").as_deref().map(hex0x),
+            state_after: r.get("state_after"),
+            args: r.get("args"),
         })
         .collect();
     let next = if more {
         items
             .last()
-            .map(|l| Cursor(vec![l["block_number"].clone(), l["log_index"].clone()]).encode())
+            .map(|l| Cursor(vec![json!(l.block_number), json!(l.log_index)]).encode())
     } else {
         None
     };
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /v1/orders` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// A 0x address (buyer or seller) or an agent handle (any of its bound addresses).
     #[serde(default)]
     party: Option<String>,
+    /// The order's state.
     #[serde(default)]
+    #[schemars(extend("enum" = STATES))]
     state: Option<String>,
+    /// Settlement token address.
     #[serde(default)]
     token: Option<String>,
+    /// Chain id.
     #[serde(default)]
     chain_id: Option<i64>,
+    /// Smallest amount, token units.
     #[serde(default)]
     min_amount: Option<String>,
+    /// Largest amount, token units.
     #[serde(default)]
     max_amount: Option<String>,
+    /// Page size, 1-100 (default 20).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -755,7 +1043,7 @@ const STATES: &[&str] = &[
 pub async fn search(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<ChainOrder>>> {
     let bad = |m: String| ApiError::bad_request("invalid_query", m);
     let limit = limit(q.limit)?;
     let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
@@ -827,15 +1115,22 @@ pub async fn search(
     // Unnamed statement: planned with the actual values (selectivity varies a lot by party).
     let rows = qb.build().persistent(false).fetch_all(&st.pool).await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<Value> = rows.iter().take(limit as usize).map(chain_json).collect();
+    let items: Vec<ChainOrder> = rows
+        .iter()
+        .take(limit as usize)
+        .map(ChainOrder::from_row)
+        .collect();
     let next = if more {
         items
             .last()
-            .map(|l| Cursor(vec![l["updated"]["block"].clone(), l["order_id"].clone()]).encode())
+            .map(|l| Cursor(vec![json!(l.updated.block), json!(l.order_id)]).encode())
     } else {
         None
     };
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// `GET /v1/negotiations`: the caller's app orders, newest first.
@@ -844,7 +1139,7 @@ pub async fn mine(
     State(st): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Negotiation>>> {
     let limit = limit(q.limit)?;
     let (before_at, before_id) = match &q.cursor {
         Some(s) => {
@@ -875,17 +1170,33 @@ pub async fn mine(
     } else {
         None
     };
-    Ok(Json(json!({
-        "items": page.iter().map(|o| o.json()).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(Json(Page {
+        items: page.iter().map(|o| o.view()).collect(),
+        next_cursor: next,
+    }))
 }
 
 /// `POST /v1/orders/{id}/messages` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
+    /// 1-4000 characters.
     body: String,
+}
+
+/// A message of an order's thread.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Message {
+    /// Message id.
+    pub id: i64,
+    /// The order of the thread.
+    pub order_id: String,
+    /// Handle of the author.
+    pub author: String,
+    /// The text.
+    pub body: String,
+    /// Unix seconds.
+    pub created_at: i64,
 }
 
 /// Posts to the order's thread (parties only); the other party gets `message.created`.
@@ -895,7 +1206,7 @@ pub async fn post_message(
     auth: Auth,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<MessageBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Message>)> {
     let id = OrderId::parse(&id)?;
     let body = text("body", &b.body, 1, 4000)?;
     let mut tx = st.pool.begin().await?;
@@ -918,19 +1229,19 @@ pub async fn post_message(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    let msg = json!({
-        "id": mid,
-        "order_id": hex0x(&o.order_id),
-        "author": auth.handle,
-        "body": body,
-        "created_at": now,
-    });
+    let msg = Message {
+        id: mid,
+        order_id: hex0x(&o.order_id),
+        author: auth.handle.clone(),
+        body,
+        created_at: now,
+    };
     webhooks::enqueue(
         &mut tx,
         o.other(auth.agent_id),
         "message.created",
         &format!("msg:{mid}"),
-        msg.clone(),
+        serde_json::to_value(&msg).map_err(eyre::Report::new)?,
         now,
     )
     .await?;
@@ -946,7 +1257,7 @@ pub async fn messages(
     auth: Auth,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Message>>> {
     let id = OrderId::parse(&id)?;
     let limit = limit(q.limit)?;
     let after = match &q.cursor {
@@ -973,19 +1284,27 @@ pub async fn messages(
     .fetch_all(&mut *conn)
     .await?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<Value> = rows
-        .iter()
+    let order_id = hex0x(&o.order_id);
+    let items: Vec<Message> = rows
+        .into_iter()
         .take(limit as usize)
-        .map(|(mid, author, body, at)| {
-            json!({ "id": mid, "order_id": hex0x(&o.order_id), "author": author, "body": body, "created_at": at })
+        .map(|(id, author, body, created_at)| Message {
+            id,
+            order_id: order_id.clone(),
+            author,
+            body,
+            created_at,
         })
         .collect();
     let next = if more {
-        items.last().map(|m| Cursor(vec![m["id"].clone()]).encode())
+        items.last().map(|m| Cursor(vec![json!(m.id)]).encode())
     } else {
         None
     };
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use alloy::primitives::{Address, B256};
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -178,6 +179,16 @@ pub fn limit(l: Option<u32>) -> ApiResult<i64> {
             "limit must be between 1 and 100",
         )),
     }
+}
+
+/// One page of a list: the items and the cursor of the next page (`null` on the last page).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "{T}Page")]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` when this is the last one.
+    pub next_cursor: Option<String>,
 }
 
 /// An opaque keyset cursor: hex of a JSON array of the sort key values of the last row.

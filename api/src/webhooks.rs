@@ -11,11 +11,12 @@ use crate::{
     auth::Auth,
     error::{ApiError, ApiResult},
     extract::{ApiPath, ApiQuery},
-    types::{Cursor, limit},
+    types::{Cursor, Page, limit},
 };
 use axum::{Json, extract::State};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::{PgConnection, Row};
@@ -346,19 +347,64 @@ pub async fn run_worker(st: AppState) {
     }
 }
 
-fn delivery_json(r: &sqlx::postgres::PgRow) -> Value {
-    json!({
-        "id": format!("dlv_{}", r.get::<i64, _>("id")),
-        "event": r.get::<String, _>("event"),
-        "status": r.get::<String, _>("status"),
-        "attempts": r.get::<i32, _>("attempts"),
-        "next_attempt_at": r.get::<i64, _>("next_attempt_at"),
-        "last_status": r.get::<Option<i32>, _>("last_status"),
-        "last_error": r.get::<Option<String>, _>("last_error"),
-        "created_at": r.get::<i64, _>("created_at"),
-        "delivered_at": r.get::<Option<i64>, _>("delivered_at"),
-        "data": r.get::<Value, _>("payload"),
-    })
+/// A webhook delivery (the outbox row and its log).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Delivery {
+    /// `dlv_<n>`, also sent as `X-Pact-Delivery`.
+    pub id: String,
+    /// `order.updated`, `message.created` or `order.deadline`.
+    pub event: String,
+    /// `pending`, `delivered` or `dead`.
+    #[schemars(extend("enum" = ["pending", "delivered", "dead"]))]
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Unix seconds of the next attempt (while pending).
+    pub next_attempt_at: i64,
+    /// HTTP status of the last attempt.
+    pub last_status: Option<i32>,
+    /// Error of the last attempt.
+    pub last_error: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub delivered_at: Option<i64>,
+    /// The event's body.
+    pub data: Value,
+    /// Every attempt (`GET /v1/webhooks/deliveries/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_log: Option<Vec<Attempt>>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Attempt {
+    /// 1-based.
+    pub attempt: i32,
+    /// Unix seconds.
+    pub at: i64,
+    /// HTTP status, when the receiver answered.
+    pub status_code: Option<i32>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+}
+
+impl Delivery {
+    fn from_row(r: &sqlx::postgres::PgRow) -> Self {
+        Self {
+            id: format!("dlv_{}", r.get::<i64, _>("id")),
+            event: r.get("event"),
+            status: r.get("status"),
+            attempts: r.get("attempts"),
+            next_attempt_at: r.get("next_attempt_at"),
+            last_status: r.get("last_status"),
+            last_error: r.get("last_error"),
+            created_at: r.get("created_at"),
+            delivered_at: r.get("delivered_at"),
+            data: r.get("payload"),
+            attempt_log: None,
+        }
+    }
 }
 
 fn parse_delivery_id(s: &str) -> ApiResult<i64> {
@@ -370,14 +416,18 @@ fn parse_delivery_id(s: &str) -> ApiResult<i64> {
 }
 
 /// `GET /v1/webhooks/deliveries` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     /// `pending`, `delivered` or `dead`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["pending", "delivered", "dead"]))]
     status: Option<String>,
+    /// Page size, 1-100 (default 20).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
 }
@@ -387,7 +437,7 @@ pub async fn list(
     State(st): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Delivery>>> {
     let limit = limit(q.limit)?;
     if let Some(s) = &q.status
         && !matches!(s.as_str(), "pending" | "delivered" | "dead")
@@ -419,10 +469,10 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(json!({
-        "items": page.iter().map(delivery_json).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(Json(Page {
+        items: page.iter().map(Delivery::from_row).collect(),
+        next_cursor: next,
+    }))
 }
 
 /// One delivery with its attempts.
@@ -430,7 +480,7 @@ pub async fn get(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Delivery>> {
     let id = parse_delivery_id(&id)?;
     let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE id = $1 AND agent_id = $2")
         .bind(id)
@@ -444,12 +494,19 @@ pub async fn get(
     .bind(id)
     .fetch_all(&st.pool)
     .await?;
-    let mut v = delivery_json(&row);
-    v["attempt_log"] = attempts
-        .into_iter()
-        .map(|(n, at, s, e)| json!({ "attempt": n, "at": at, "status_code": s, "error": e }))
-        .collect();
-    Ok(Json(v))
+    let mut d = Delivery::from_row(&row);
+    d.attempt_log = Some(
+        attempts
+            .into_iter()
+            .map(|(attempt, at, status_code, error)| Attempt {
+                attempt,
+                at,
+                status_code,
+                error,
+            })
+            .collect(),
+    );
+    Ok(Json(d))
 }
 
 /// `POST /v1/webhooks/deliveries/{id}/redeliver`: due now again, with a fresh retry schedule.
@@ -458,7 +515,7 @@ pub async fn redeliver(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Delivery>> {
     let id = parse_delivery_id(&id)?;
     let row = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3,
@@ -472,5 +529,5 @@ pub async fn redeliver(
     .await?
     .ok_or_else(|| ApiError::not_found("delivery"))?;
     st.wake.notify_one();
-    Ok(Json(delivery_json(&row)))
+    Ok(Json(Delivery::from_row(&row)))
 }
