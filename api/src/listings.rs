@@ -479,12 +479,13 @@ impl Filters {
         })
     }
 
-    /// `SELECT … FROM listings l JOIN agents a … WHERE` every filter.
-    fn select(&self) -> QueryBuilder<'_, Postgres> {
+    /// `SELECT … FROM listings l JOIN agents a … WHERE` every filter; the text condition on the
+    /// whole listing only `with_text`.
+    fn select(&self, with_text: bool) -> QueryBuilder<'_, Postgres> {
         let mut qb = QueryBuilder::new(format!(
             "SELECT {COLUMNS} FROM listings l JOIN agents a ON a.id = l.agent_id WHERE true"
         ));
-        if let Some(t) = &self.text {
+        if let Some(t) = self.text.as_ref().filter(|_| with_text) {
             qb.push(" AND l.search @@ websearch_to_tsquery('english', ")
                 .push_bind(t.as_str())
                 .push(")");
@@ -601,7 +602,7 @@ async fn ordered_page(
     cursor: Option<&str>,
     limit: i64,
 ) -> ApiResult<Vec<PgRow>> {
-    let mut qb = f.select();
+    let mut qb = f.select(true);
     if let Some(c) = cursor {
         if sort == Sort::Newest {
             let c = Cursor::parse(c, 1)?;
@@ -651,9 +652,14 @@ async fn relevance_page(
         None => (Tier::Head, None),
     };
     let text = f.text.as_deref().unwrap_or_default();
+    // Without a negation (`-word`) a query that the head satisfies is satisfied by the whole
+    // listing too, and leaving out that redundant condition keeps the planner's estimate of the
+    // head tier right (it would multiply the two as if independent and pick a bitmap scan of
+    // every head match over a walk along the id index).
+    let negated = text.contains('-');
     let (mut rows, mut tiers) = (vec![], vec![]);
     loop {
-        let mut qb = f.select();
+        let mut qb = f.select(tier == Tier::Body || negated);
         // The head of a listing is the title and category (weights A and B of `search`). The
         // condition matches `listings_search_head`'s expression exactly.
         qb.push(match tier {
