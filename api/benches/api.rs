@@ -23,6 +23,13 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The 1/5/15-minute load averages (the machine is shared: say how busy it was).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -124,6 +131,7 @@ async fn main() -> eyre::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    println!("load average before the search run: {}", loadavg());
     // Search: a mix of query shapes, sequential, after a warm-up pass.
     let words = [
         "rust", "solidity", "audit", "backend", "escrow", "agent", "oracle", "wallet", "bridge",
@@ -162,12 +170,11 @@ async fn main() -> eyre::Result<()> {
     }
     let mut lat = vec![];
     let mut per_shape: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
-    for round in 0..10 {
+    for _round in 0..10 {
         for (i, q) in queries.iter().enumerate() {
             let ms = run(q.clone()).await?;
             lat.push(ms);
             per_shape.entry(i % 8).or_default().push(ms);
-            let _ = round;
         }
     }
     lat.sort_by(f64::total_cmp);
@@ -180,13 +187,13 @@ async fn main() -> eyre::Result<()> {
         lat[lat.len() - 1]
     );
     let shapes = [
-        "q=word (newest)",
+        "q=word (relevance)",
         "q=two words relevance",
         "q+kind sort price",
         "category+kind",
         "tags (2)",
         "price range",
-        "q+price range",
+        "q+price range (relev.)",
         "sort=price_desc",
     ];
     for (i, mut v) in per_shape {
@@ -199,6 +206,7 @@ async fn main() -> eyre::Result<()> {
         );
     }
 
+    println!("load average after the search run: {}", loadavg());
     // Order lookups: concurrent keep-alive clients for a fixed time.
     let ids: Vec<String> = sqlx::query_as::<_, (Vec<u8>,)>(
         "SELECT order_id FROM escrow_orders TABLESAMPLE SYSTEM (1) LIMIT 5000",
@@ -249,5 +257,6 @@ async fn main() -> eyre::Result<()> {
         orders,
         n as f64 / el
     );
+    println!("load average after the orders run: {}", loadavg());
     Ok(())
 }
