@@ -112,10 +112,11 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
         let log: i32 = e.get("log_index");
         let tx_hash: Vec<u8> = e.get("tx_hash");
         let event: String = e.get("event");
+        let escrow: Vec<u8> = e.get("escrow");
         let payload = json!({
             "order_id": hex0x(&order_id),
             "chain_id": chain_id,
-            "escrow": hex0x(&e.get::<Vec<u8>, _>("escrow")),
+            "escrow": hex0x(&escrow),
             "event": event,
             "state": e.get::<Option<String>, _>("state_after").or_else(|| e.get::<Option<String>, _>("state")),
             "block_number": block,
@@ -124,7 +125,6 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
             "source": "chain",
         });
         let dedup = format!("chain:{chain_id}:{block}:{log}:{}", hex::encode(&tx_hash));
-        let escrow: Vec<u8> = e.get("escrow");
         let buyer: Option<Vec<u8>> = e.get("buyer");
         let seller: Option<Vec<u8>> = e.get("seller");
         sqlx::query(

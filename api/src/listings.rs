@@ -405,7 +405,7 @@ enum Sort {
 
 /// The relevance tier of a text match: the head (title and category) alone satisfies the query,
 /// or the description is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tier {
     Body = 0,
     Head = 1,
@@ -561,13 +561,12 @@ pub async fn search(
     };
     let limit = limit(q.limit)?;
     let f = Filters::parse(&q, text_q)?;
-    let (rows, tiers) = if sort == Sort::Relevance {
+    // For relevance: how many of the rows (from the start) are head matches.
+    let (rows, head_rows) = if sort == Sort::Relevance {
         relevance_page(&st, &f, q.cursor.as_deref(), limit).await?
     } else {
-        (
-            ordered_page(&st, &f, sort, q.cursor.as_deref(), limit).await?,
-            vec![],
-        )
+        let rows = ordered_page(&st, &f, sort, q.cursor.as_deref(), limit).await?;
+        (rows, 0)
     };
     let more = rows.len() as i64 > limit;
     let shown = rows.len().min(limit as usize);
@@ -581,7 +580,14 @@ pub async fn search(
                     json!(r.get::<Decimal, _>("price").to_string()),
                     json!(id),
                 ]),
-                Sort::Relevance => Cursor(vec![json!(tiers[shown - 1] as i64), json!(id)]),
+                Sort::Relevance => {
+                    let tier = if shown <= head_rows {
+                        Tier::Head
+                    } else {
+                        Tier::Body
+                    };
+                    Cursor(vec![json!(tier as i64), json!(id)])
+                }
             }
             .encode(),
         )
@@ -632,14 +638,15 @@ async fn ordered_page(
     run(&mut qb, st).await
 }
 
-/// Up to `limit + 1` rows by (tier DESC, id DESC) after the cursor, with the tier of each row.
+/// Up to `limit + 1` rows by (tier DESC, id DESC) after the cursor, and how many of them (from
+/// the start) are head matches.
 async fn relevance_page(
     st: &AppState,
     f: &Filters,
     cursor: Option<&str>,
     limit: i64,
-) -> ApiResult<(Vec<PgRow>, Vec<Tier>)> {
-    let (mut tier, mut before) = match cursor {
+) -> ApiResult<(Vec<PgRow>, usize)> {
+    let (tier, before) = match cursor {
         Some(c) => {
             let c = Cursor::parse(c, 2)?;
             let tier = match c.i64(0)? {
@@ -651,37 +658,45 @@ async fn relevance_page(
         }
         None => (Tier::Head, None),
     };
+    if tier == Tier::Body {
+        let rows = run(&mut tier_statement(f, Tier::Body, before, limit + 1), st).await?;
+        return Ok((rows, 0));
+    }
+    let mut rows = run(&mut tier_statement(f, Tier::Head, before, limit + 1), st).await?;
+    let head_rows = rows.len();
+    if head_rows as i64 <= limit {
+        // The head tier ended on this page: the description tier follows, from its start.
+        let want = limit + 1 - head_rows as i64;
+        rows.extend(run(&mut tier_statement(f, Tier::Body, None, want), st).await?);
+    }
+    Ok((rows, head_rows))
+}
+
+/// The statement of one relevance tier: `want` rows with `id < before`, newest first.
+fn tier_statement(
+    f: &Filters,
+    tier: Tier,
+    before: Option<i64>,
+    want: i64,
+) -> QueryBuilder<'_, Postgres> {
     let text = f.text.as_deref().unwrap_or_default();
     // Without a negation (`-word`) a query that the head satisfies is satisfied by the whole
     // listing too, and leaving out that redundant condition keeps the planner's estimate of the
     // head tier right (it would multiply the two as if independent and pick a bitmap scan of
     // every head match over a walk along the id index).
     let negated = text.contains('-');
-    let (mut rows, mut tiers) = (vec![], vec![]);
-    loop {
-        let mut qb = f.select(tier == Tier::Body || negated);
-        // The head of a listing is the title and category (weights A and B of `search`). The
-        // condition matches `listings_search_head`'s expression exactly.
-        qb.push(match tier {
-            Tier::Head => " AND ts_filter(l.search, '{a,b}') @@ websearch_to_tsquery('english', ",
-            Tier::Body => {
-                " AND NOT ts_filter(l.search, '{a,b}') @@ websearch_to_tsquery('english', "
-            }
-        })
-        .push_bind(text)
-        .push(")");
-        if let Some(b) = before {
-            qb.push(" AND l.id < ").push_bind(b);
-        }
-        let want = limit + 1 - rows.len() as i64;
-        qb.push(" ORDER BY l.id DESC LIMIT ").push_bind(want);
-        let got = run(&mut qb, st).await?;
-        let n = got.len() as i64;
-        tiers.extend(std::iter::repeat_n(tier, got.len()));
-        rows.extend(got);
-        if n == want || tier == Tier::Body {
-            return Ok((rows, tiers));
-        }
-        (tier, before) = (Tier::Body, None);
+    let mut qb = f.select(tier == Tier::Body || negated);
+    // The head of a listing is the title and category (weights A and B of `search`). The
+    // condition matches `listings_search_head`'s expression exactly.
+    qb.push(match tier {
+        Tier::Head => " AND ts_filter(l.search, '{a,b}') @@ websearch_to_tsquery('english', ",
+        Tier::Body => " AND NOT ts_filter(l.search, '{a,b}') @@ websearch_to_tsquery('english', ",
+    })
+    .push_bind(text)
+    .push(")");
+    if let Some(b) = before {
+        qb.push(" AND l.id < ").push_bind(b);
     }
+    qb.push(" ORDER BY l.id DESC LIMIT ").push_bind(want);
+    qb
 }
