@@ -138,7 +138,7 @@ api_routes! {
         body Empty, query orders::OrderQuery, 200 orders::OrderView,
         "An order: the chain's state, parties, amounts, deadlines and next automatic action; the negotiation for its parties";
     get "/v1/orders/{id}/events" => orders::events, "getOrderEvents", "none",
-        body Empty, query orders::PageQuery, 200 Page<orders::Event>,
+        body Empty, query orders::EventsQuery, 200 Page<orders::Event>,
         "The order's on-chain audit trail with tx hashes";
     post "/v1/orders/{id}/terms" => orders::propose, "proposeTerms", "bearer",
         body orders::TermsBody, query Empty, 200 orders::Negotiation,

@@ -897,7 +897,7 @@ pub async fn get(
     }
 }
 
-/// Paging of `GET /v1/orders/{id}/events`, `/messages` and `GET /v1/negotiations`.
+/// Paging of `GET /v1/orders/{id}/messages` and `GET /v1/negotiations`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
@@ -908,7 +908,20 @@ pub struct PageQuery {
     /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
-    /// Events: the chain, when the same order id is funded on several.
+}
+
+/// `GET /v1/orders/{id}/events` query.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Page size, 1-100 (default 20).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    cursor: Option<String>,
+    /// The chain, when the same order id is funded on several.
     #[serde(default)]
     chain_id: Option<i64>,
 }
@@ -939,7 +952,7 @@ pub struct Event {
 pub async fn events(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult<Json<Page<Event>>> {
     let id = OrderId::parse(&id)?;
     let limit = limit(q.limit)?;
