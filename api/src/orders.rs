@@ -1040,16 +1040,7 @@ pub struct SearchQuery {
     cursor: Option<String>,
 }
 
-const STATES: &[&str] = &[
-    "ESCROWED",
-    "DELIVERING",
-    "PROOF_SUBMITTED",
-    "REVIEWING",
-    "COMPLETED",
-    "REFUNDED",
-    "DISPUTED",
-    "RESOLVED",
-];
+use pact_bindings::escrow_enums::FUNDED_STATES as STATES;
 
 /// Searches funded orders, most recently updated first.
 #[tracing::instrument(skip_all, err(Debug))]

@@ -160,21 +160,7 @@ pub struct Order {
     pub updated_at: u64,
 }
 
-/// `IPactEscrow.RefundReason`, by discriminant.
-pub const REFUND_REASONS: [&str; 3] = ["BUYER_CANCELLED", "SELLER_REFUNDED", "DELIVERY_EXPIRED"];
-/// `IPactEscrow.Resolution`, by discriminant.
-pub const RESOLUTIONS: [&str; 3] = ["ARBITER", "DEFAULT_RULING", "SETTLEMENT"];
-/// Every state an order can be stored in (`state_after` yields these).
-pub const STATES: [&str; 8] = [
-    "ESCROWED",
-    "DELIVERING",
-    "PROOF_SUBMITTED",
-    "REVIEWING",
-    "COMPLETED",
-    "REFUNDED",
-    "DISPUTED",
-    "RESOLVED",
-];
+pub use pact_bindings::escrow_enums::{REFUND_REASONS, RESOLUTIONS};
 
 fn enum_name(
     names: &'static [&'static str],

@@ -5,9 +5,7 @@ use crate::{
     IndexerError, IndexerResult,
     copy::CopyBuf,
     decode::{ContractKind, Contracts, LogMeta},
-    escrow::{
-        Config, Configs, EscrowEvent, Order, REFUND_REASONS, RESOLUTIONS, STATES, state_after,
-    },
+    escrow::{Config, Configs, EscrowEvent, Order, REFUND_REASONS, RESOLUTIONS, state_after},
 };
 use alloy::primitives::{Address, B256, U256};
 use sqlx::{Postgres, Row, Transaction};
@@ -273,7 +271,7 @@ async fn load_orders(
             buyer: addr(r.get(4))?,
             seller: addr(r.get(5))?,
             amount: num(r.get(6))?,
-            state: intern(r.get(7), &STATES)
+            state: intern(r.get(7), pact_bindings::escrow_enums::FUNDED_STATES)
                 .ok_or_else(|| IndexerError::Inconsistent("stored order state unknown".into()))?,
             state_since: r.get::<i64, _>(8) as u64,
             deliver_by: r.get::<i64, _>(9) as u64,

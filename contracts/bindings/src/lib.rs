@@ -11,6 +11,7 @@
 //! the location of the npm-installed Foundry binaries.
 
 pub mod deployment;
+pub mod escrow_enums;
 pub mod toolchain;
 
 pub use deployment::Deployment;

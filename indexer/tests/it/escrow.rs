@@ -18,25 +18,9 @@ use pact_indexer::{
 use pact_testkit::{TestChain, TestDb};
 use std::time::Duration;
 
+use pact_bindings::escrow_enums::{ACTIONS, STATES};
+
 const DAY: u64 = 86_400;
-const STATES: [&str; 9] = [
-    "NONE",
-    "ESCROWED",
-    "DELIVERING",
-    "PROOF_SUBMITTED",
-    "REVIEWING",
-    "COMPLETED",
-    "REFUNDED",
-    "DISPUTED",
-    "RESOLVED",
-];
-const ACTIONS: [&str; 5] = [
-    "NONE",
-    "START_REVIEW",
-    "COMPLETE",
-    "REFUND_EXPIRED",
-    "DEFAULT_RULING",
-];
 
 struct Market {
     chain: TestChain,

@@ -68,20 +68,7 @@ pub fn escrow_config() -> IPactEscrow::Config {
     }
 }
 
-/// `getOrder`'s `state` as the API and the indexer name it.
-pub fn state_name(state: u8) -> &'static str {
-    [
-        "NONE",
-        "ESCROWED",
-        "DELIVERING",
-        "PROOF_SUBMITTED",
-        "REVIEWING",
-        "COMPLETED",
-        "REFUNDED",
-        "DISPUTED",
-        "RESOLVED",
-    ][state as usize]
-}
+pub use pact_bindings::escrow_enums::state_name;
 
 // ---------------------------------------------------------------------------------------------
 // Processes, ports, polling
