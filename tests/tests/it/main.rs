@@ -7,4 +7,5 @@ mod foundation;
 mod happy_path;
 mod identity;
 mod indexer_restart;
+mod relayer_restart;
 mod toolchain;

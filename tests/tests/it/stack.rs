@@ -1028,3 +1028,154 @@ pub fn b256(v: &Value) -> Result<B256> {
 pub fn new_id() -> B256 {
     B256::from(rand::random::<[u8; 32]>())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crash scenarios: mining control, second runs of a process against another database or chain
+// ---------------------------------------------------------------------------------------------
+
+/// Switches automatic mining of `chain` on or off; while off, transactions wait in the node's
+/// pool until [`mine_one`].
+pub async fn set_automine(chain: &TestChain, on: bool) -> Result<()> {
+    let _: Value = chain
+        .provider
+        .raw_request("evm_setAutomine".into(), (on,))
+        .await?;
+    Ok(())
+}
+
+/// Mines one block on `chain` with whatever waits in its pool.
+pub async fn mine_one(chain: &TestChain) -> Result<()> {
+    let _: Value = chain.provider.raw_request("evm_mine".into(), ()).await?;
+    Ok(())
+}
+
+/// Whether transaction `hash` waits in `chain`'s pool (known to the node, not mined).
+pub async fn in_pool(chain: &TestChain, hash: B256) -> Result<bool> {
+    Ok(chain
+        .provider
+        .get_transaction_by_hash(hash)
+        .await?
+        .is_some_and(|t| t.block_number.is_none()))
+}
+
+impl Stack {
+    /// Starts signer daemon `i` (0..6) named `name` into the database at `url`, serving the
+    /// satellite at `sat_rpc` (this stack's satellite deployment file), with extra flags.
+    pub fn start_signer_as(
+        &mut self,
+        name: &str,
+        i: usize,
+        url: &str,
+        sat_rpc: &str,
+        extra: &[&str],
+    ) -> Result<()> {
+        let dep = self
+            .sat_deployment
+            .as_ref()
+            .ok_or_else(|| eyre!("no satellite in this stack"))?;
+        let sat = format!("rpc={sat_rpc},deployment={}", dep.display());
+        let (rpc, home_dep) = (
+            self.home.rpc_url(),
+            self.home_deployment.display().to_string(),
+        );
+        let key = alloy::hex::encode_prefixed(self.signer_keys[i].to_bytes());
+        let mut args = vec![
+            "--database-url",
+            url,
+            "signer",
+            "--home-rpc",
+            &rpc,
+            "--home-deployment",
+            &home_dep,
+            "--satellite",
+            &sat,
+            "--confirmations",
+            "2",
+            "--poll-ms",
+            "50",
+        ];
+        args.extend(extra);
+        self.start(name, "pact-relayer", &args, &[("PACT_SIGNER_KEY", &key)])
+    }
+
+    /// Starts `pact-relayer relay` named `name` with the relayer's key into the database at
+    /// `url`, landing batches on the satellite at `sat_rpc`, with extra flags.
+    pub fn start_relay_as(
+        &mut self,
+        name: &str,
+        url: &str,
+        sat_rpc: &str,
+        extra: &[&str],
+    ) -> Result<()> {
+        let dep = self
+            .sat_deployment
+            .as_ref()
+            .ok_or_else(|| eyre!("no satellite in this stack"))?;
+        let sat = format!("rpc={sat_rpc},deployment={}", dep.display());
+        let key = alloy::hex::encode_prefixed(self.relayer_key.to_bytes());
+        let mut args = vec![
+            "--database-url",
+            url,
+            "relay",
+            "--satellite",
+            &sat,
+            "--poll-ms",
+            "50",
+        ];
+        args.extend(extra);
+        self.start(name, "pact-relayer", &args, &[("PACT_RELAYER_KEY", &key)])
+    }
+
+    /// The satellite's deployment file (`identityLite`, `didLite`, `stakingLite`, …).
+    pub fn sat_deployment_json(&self) -> Result<Value> {
+        let path = self
+            .sat_deployment
+            .as_ref()
+            .ok_or_else(|| eyre!("no satellite in this stack"))?;
+        Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+    }
+
+    /// The home chain's deployment file (`escrow`, `identityRegistry`, `didRegistry`, …).
+    pub fn home_deployment_json(&self) -> Result<Value> {
+        Ok(serde_json::from_str(&std::fs::read_to_string(
+            &self.home_deployment,
+        )?)?)
+    }
+
+    /// A second, fresh satellite chain with the same chain id, the three Lites deployed in the
+    /// same order by the same account (so at the same addresses, with the same six signers and
+    /// threshold) and the relayer's account funded: what a clean run of the relayer lands on.
+    pub async fn clean_satellite(&self) -> Result<TestChain> {
+        let sat = pact_testkit::anvil(SAT_ID)?;
+        let sp = sat.provider.clone();
+        let signers: Vec<Address> = self
+            .signer_keys
+            .iter()
+            .map(PrivateKeySigner::address)
+            .collect();
+        let home_id = U256::from(HOME_ID);
+        let identity_lite = *IdentityLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
+            .await?
+            .address();
+        let did_lite = *DIDLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
+            .await?
+            .address();
+        let staking_lite = *StakingLite::deploy(&sp, home_id, signers, THRESHOLD)
+            .await?
+            .address();
+        let dep = self.sat_deployment_json()?;
+        for (key, addr) in [
+            ("identityLite", identity_lite),
+            ("didLite", did_lite),
+            ("stakingLite", staking_lite),
+        ] {
+            eyre::ensure!(
+                dep[key].as_str().and_then(|a| a.parse::<Address>().ok()) == Some(addr),
+                "{key} of the clean satellite at {addr}, not at the deployment's {}",
+                dep[key]
+            );
+        }
+        fund_gas(&sat, self.relayer_key.address()).await?;
+        Ok(sat)
+    }
+}
