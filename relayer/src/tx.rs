@@ -98,7 +98,69 @@ impl TxSender {
             next_nonce: Mutex::new(mined),
         };
         s.persist(mined).await?;
+        s.reconcile_below(mined).await?;
         Ok(s)
+    }
+
+    /// Settles the stored attempts of nonces the chain has used (below `mined`) that still say
+    /// `sent` (their sender died, or another sender used the nonce): the attempt with a receipt is
+    /// `mined` with its gas, the others `replaced`. Every attempt row then says what became of it.
+    async fn reconcile_below(&self, mined: u64) -> RelayerResult<()> {
+        let open: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT nonce, tx_hash FROM relayer_txs
+             WHERE chain_id = $1 AND address = $2 AND nonce < $3 AND status = 'sent' ORDER BY nonce, id",
+        )
+        .bind(self.chain_id as i64)
+        .bind(self.address().as_slice())
+        .bind(mined as i64)
+        .fetch_all(&self.db)
+        .await?;
+        for (nonce, hash) in &open {
+            let receipt = self
+                .provider
+                .get_transaction_receipt(B256::from_slice(hash))
+                .await
+                .map_err(RelayerError::rpc)?;
+            if let Some(r) = receipt {
+                self.record_mined(*nonce as u64, r.transaction_hash, r.gas_used)
+                    .await?;
+            }
+        }
+        let replaced = sqlx::query(
+            "UPDATE relayer_txs SET status = 'replaced'
+             WHERE chain_id = $1 AND address = $2 AND nonce < $3 AND status = 'sent'",
+        )
+        .bind(self.chain_id as i64)
+        .bind(self.address().as_slice())
+        .bind(mined as i64)
+        .execute(&self.db)
+        .await?
+        .rows_affected();
+        if !open.is_empty() {
+            tracing::info!(
+                attempts = open.len(),
+                replaced,
+                "settled attempts of an earlier run"
+            );
+        }
+        Ok(())
+    }
+
+    /// Marks `hash` mined (with its gas) and the other attempts at `nonce` replaced.
+    async fn record_mined(&self, nonce: u64, hash: B256, gas_used: u64) -> RelayerResult<()> {
+        sqlx::query(
+            "UPDATE relayer_txs SET status = CASE WHEN tx_hash = $4 THEN 'mined' ELSE 'replaced' END,
+             gas_used = CASE WHEN tx_hash = $4 THEN $5 ELSE gas_used END
+             WHERE chain_id = $1 AND address = $2 AND nonce = $3",
+        )
+        .bind(self.chain_id as i64)
+        .bind(self.address().as_slice())
+        .bind(nonce as i64)
+        .bind(hash.as_slice())
+        .bind(gas_used as i64)
+        .execute(&self.db)
+        .await?;
+        Ok(())
     }
 
     /// The sending account.
@@ -146,6 +208,7 @@ impl TxSender {
         if mined != *next {
             tracing::info!(stored = *next, mined, "nonce reconciled with the chain");
             *next = mined;
+            self.reconcile_below(mined).await?;
         }
         let nonce = *next;
         let req = TransactionRequest::default()
@@ -236,18 +299,7 @@ impl TxSender {
                         .await
                         .map_err(RelayerError::rpc)?
                     {
-                        sqlx::query(
-                            "UPDATE relayer_txs SET status = CASE WHEN tx_hash = $4 THEN 'mined' ELSE 'replaced' END,
-                             gas_used = CASE WHEN tx_hash = $4 THEN $5 ELSE gas_used END
-                             WHERE chain_id = $1 AND address = $2 AND nonce = $3",
-                        )
-                        .bind(self.chain_id as i64)
-                        .bind(addr.as_slice())
-                        .bind(nonce as i64)
-                        .bind(h.as_slice())
-                        .bind(r.gas_used as i64)
-                        .execute(&self.db)
-                        .await?;
+                        self.record_mined(nonce, *h, r.gas_used).await?;
                         *next = nonce + 1;
                         self.persist(nonce + 1).await?;
                         return Ok(r);
@@ -273,6 +325,7 @@ impl TxSender {
                         .await
                         .map_err(RelayerError::rpc)?
                     {
+                        self.record_mined(nonce, *h, r.gas_used).await?;
                         *next = nonce + 1;
                         self.persist(nonce + 1).await?;
                         return Ok(r);
@@ -280,6 +333,7 @@ impl TxSender {
                 }
                 *next = mined;
                 self.persist(mined).await?;
+                self.reconcile_below(mined).await?;
                 return Err(RelayerError::Tx(format!(
                     "nonce {nonce} was used by another transaction"
                 )));
