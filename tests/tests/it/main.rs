@@ -7,5 +7,6 @@ mod foundation;
 mod happy_path;
 mod identity;
 mod indexer_restart;
+mod keeper_restart;
 mod relayer_restart;
 mod toolchain;

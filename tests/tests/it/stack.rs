@@ -1059,6 +1059,29 @@ pub async fn in_pool(chain: &TestChain, hash: B256) -> Result<bool> {
 }
 
 impl Stack {
+    /// Starts `pact-relayer keeper` named `name` with the keeper's key over the home chain, into
+    /// the database at `url`, with extra flags (e.g. `--batch 3`).
+    pub fn start_keeper_as(&mut self, name: &str, url: &str, extra: &[&str]) -> Result<()> {
+        let (rpc, dep) = (
+            self.home.rpc_url(),
+            self.home_deployment.display().to_string(),
+        );
+        let key = alloy::hex::encode_prefixed(self.keeper_key.to_bytes());
+        let mut args = vec![
+            "--database-url",
+            url,
+            "keeper",
+            "--rpc",
+            &rpc,
+            "--deployment",
+            &dep,
+            "--poll-ms",
+            "200",
+        ];
+        args.extend(extra);
+        self.start(name, "pact-relayer", &args, &[("PACT_RELAYER_KEY", &key)])
+    }
+
     /// Starts signer daemon `i` (0..6) named `name` into the database at `url`, serving the
     /// satellite at `sat_rpc` (this stack's satellite deployment file), with extra flags.
     pub fn start_signer_as(
@@ -1177,5 +1200,27 @@ impl Stack {
         }
         fund_gas(&sat, self.relayer_key.address()).await?;
         Ok(sat)
+    }
+}
+
+impl Stack {
+    /// Waits until every migration of `migrations/` is applied in `pool` (by whichever process
+    /// started first on that database).
+    pub async fn wait_migrated(&self, pool: &PgPool) -> Result<()> {
+        let dir = pact_bindings::toolchain::repo_root().join("migrations");
+        let want = std::fs::read_dir(&dir)?
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+            })
+            .count() as i64;
+        self.wait("the migrations", Duration::from_secs(30), || async move {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await
+                .ok()?;
+            (n >= want).then_some(())
+        })
+        .await
     }
 }
