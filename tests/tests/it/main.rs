@@ -10,3 +10,4 @@ mod indexer_restart;
 mod keeper_restart;
 mod relayer_restart;
 mod toolchain;
+mod webhook_restart;
