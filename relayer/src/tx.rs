@@ -215,9 +215,12 @@ impl TxSender {
             .from(addr)
             .to(to)
             .input(input.clone().into());
+        // Against the latest block, not the pending one: a pending attempt at this nonce (of a
+        // crashed run) is what this transaction replaces, so it must not be estimated on top of it.
         let gas = self
             .provider
             .estimate_gas(req)
+            .block(alloy::eips::BlockId::latest())
             .await
             .map_err(|e| RelayerError::Tx(format!("estimate: {e}")))?;
         let gas_limit = gas + gas / 5 + 10_000;

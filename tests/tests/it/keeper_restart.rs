@@ -6,16 +6,12 @@
 //!   down; the restarted keeper fires the five orders still due, and only those;
 //! - pass 2 (7 days: four completions, four default rulings): the keeper dies the same way and
 //!   restarts while its first batch still waits; the new process replaces it at the same nonce
-//!   (fees bumped) and fires the rest. Today that replacement runs out of gas (a defect of
-//!   pact-relayer, see [`replacement_outcome`] and the ignored
-//!   `a_restarted_keeper_replaces_its_pending_batch_with_enough_gas`) and the keeper fires those
-//!   orders again in a new transaction: tolerated here as one wasted transaction, nothing more.
+//!   (fees bumped, gas estimated against the latest block) and fires the rest.
 //!
 //! Two more orders are due at no point and stay escrowed. At the end every order is in its
 //! terminal state with its automatic steps each emitted exactly once on chain, sent by the
 //! keeper's key; token balances are exact (nobody paid twice); every `advanceMany` carried at most
-//! three orders and the keeper's account sent exactly one transaction per batch that landed (plus
-//! the reverted replacement). The
+//! three orders and the keeper's account sent exactly one transaction per batch that landed. The
 //! keeper's tables equal those of a clean keeper run over the same chain into a fresh database:
 //! `relayer_keeper_orders` (the order set and the done flags) and `relayer_nonces.next_nonce`;
 //! `relayer_keeper_cursors.block_number` is the head at the last pass (timing) and only compared
@@ -141,32 +137,18 @@ fn advanced_ids(t: &alloy::rpc::types::Transaction) -> Result<Vec<B256>> {
     Ok(PactEscrow::advanceManyCall::abi_decode(t.input())?.orderIds)
 }
 
-/// The receipt of the restarted keeper's replacement of its orphaned batch; returns its hash if
-/// it reverted. It does today, out of gas: `TxSender::send` (relayer/src/tx.rs) estimates gas
-/// against the pending block, where the orphan it replaces already advanced these orders, so the
-/// estimate is that of a no-op; the orders stay due and the keeper fires them again in a new
-/// transaction. Nothing is paid twice, but a transaction is wasted (see
-/// `a_restarted_keeper_replaces_its_pending_batch_with_enough_gas`).
-async fn replacement_outcome(s: &Stack, replacement: &Attempt) -> Result<Option<B256>> {
-    use alloy::consensus::Transaction as _;
+/// The restarted keeper's replacement of its orphaned batch must land: its gas is estimated
+/// against the latest block, not the pending one holding the orphan it replaces (which would make
+/// it the estimate of a no-op and the replacement run out of gas).
+async fn replacement_lands(s: &Stack, replacement: &Attempt) -> Result<()> {
     let r = mined_or_reverted(s, replacement.hash).await?;
-    if r.status() {
-        return Ok(None);
-    }
-    let t = s
-        .home
-        .provider
-        .get_transaction_by_hash(replacement.hash)
-        .await?
-        .ok_or_else(|| eyre!("no {}", replacement.hash))?;
-    assert_eq!(r.gas_used, t.gas_limit(), "the replacement ran out of gas");
-    eprintln!(
-        "the replacement {} of {} orders ran out of gas: limit {}",
+    eyre::ensure!(
+        r.status(),
+        "the replacement {} reverted (gas used {})",
         replacement.hash,
-        advanced_ids(&t)?.len(),
-        t.gas_limit()
+        r.gas_used
     );
-    Ok(Some(replacement.hash))
+    Ok(())
 }
 
 async fn mined_or_reverted(s: &Stack, hash: B256) -> Result<alloy::rpc::types::TransactionReceipt> {
@@ -289,7 +271,7 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
         .await?;
     set_automine(&s.home, true).await?;
     mine_one(&s.home).await?;
-    let reverted = replacement_outcome(&s, &replacement).await?;
+    replacement_lands(&s, &replacement).await?;
     assert!(
         s.home
             .provider
@@ -391,11 +373,10 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
         );
     }
     let sent = s.home.provider.get_transaction_count(keeper).await?;
-    let wasted = u64::from(reverted.is_some());
     assert_eq!(
         sent,
-        keeper_txs.len() as u64 + wasted,
-        "one keeper transaction per landed batch (and the replacement that ran out of gas)"
+        keeper_txs.len() as u64,
+        "one keeper transaction per landed batch, none wasted"
     );
     assert_eq!(
         keeper_txs.len(),
@@ -458,9 +439,7 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
             assert_eq!(status, "replaced", "{hash} is not on chain");
         }
     }
-    let mut on_chain = keeper_txs.clone();
-    on_chain.extend(reverted);
-    assert_eq!(landed, on_chain, "the attempts that landed");
+    assert_eq!(landed, keeper_txs, "the attempts that landed");
 
     // The clean run: a fresh keeper over the same chain into a fresh database.
     let clean = TestDb::new().await?;
@@ -509,10 +488,8 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
 }
 
 /// The keeper dies with a batch of three due completions in the pool and restarts while it still
-/// waits: the replacement it sends at the same nonce should land the three payouts. It runs out of
-/// gas instead (see [`replacement_outcome`]).
+/// waits: the replacement it sends at the same nonce lands the three payouts.
 #[tokio::test]
-#[ignore = "defect in pact-relayer: a restarted sender estimates its replacement against its own pending orphan"]
 async fn a_restarted_keeper_replaces_its_pending_batch_with_enough_gas() -> Result<()> {
     let mut s = Stack::up(Opts {
         indexer: false,
