@@ -151,6 +151,33 @@ async fn replacement_lands(s: &Stack, replacement: &Attempt) -> Result<()> {
     Ok(())
 }
 
+/// With the keeper's batch (an attempt after `mark`) waiting in the pool, kills the keeper and
+/// restarts it with `args`; returns that orphan and the restarted keeper's replacement at the same
+/// nonce once it is in the pool too.
+async fn restart_while_pending(
+    s: &mut Stack,
+    mark: i64,
+    url: &str,
+    args: &[&str],
+) -> Result<(Attempt, Attempt)> {
+    let orphan = pending_advance(s, mark).await?;
+    s.kill("keeper")?;
+    s.start_keeper_as("keeper", url, args)?;
+    let s = &*s;
+    let replacement = s
+        .wait(
+            "the restarted keeper's replacement at the same nonce",
+            Duration::from_secs(30),
+            || async {
+                let all = attempts_after(&s.pool, orphan.id).await.ok()?;
+                let r = all.into_iter().find(|t| t.nonce == orphan.nonce)?;
+                in_pool(&s.home, r.hash).await.ok()?.then_some(r)
+            },
+        )
+        .await?;
+    Ok((orphan, replacement))
+}
+
 async fn mined_or_reverted(s: &Stack, hash: B256) -> Result<alloy::rpc::types::TransactionReceipt> {
     s.wait(
         &format!("the receipt of {hash}"),
@@ -255,20 +282,8 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
     let mark = last_attempt_id(&s.pool).await?;
     set_automine(&s.home, false).await?;
     s.warp(4 * DAY + 60).await?;
-    let orphan = pending_advance(&s, mark).await?;
-    s.kill("keeper")?;
-    s.start_keeper_as("keeper", &url, &["--batch", &batch])?;
-    let replacement = s
-        .wait(
-            "the restarted keeper's replacement at the same nonce",
-            Duration::from_secs(30),
-            || async {
-                let all = attempts_after(&s.pool, orphan.id).await.ok()?;
-                let r = all.into_iter().find(|t| t.nonce == orphan.nonce)?;
-                in_pool(&s.home, r.hash).await.ok()?.then_some(r)
-            },
-        )
-        .await?;
+    let (orphan, replacement) =
+        restart_while_pending(&mut s, mark, &url, &["--batch", &batch]).await?;
     set_automine(&s.home, true).await?;
     mine_one(&s.home).await?;
     replacement_lands(&s, &replacement).await?;
@@ -517,20 +532,7 @@ async fn a_restarted_keeper_replaces_its_pending_batch_with_enough_gas() -> Resu
     let mark = last_attempt_id(&s.pool).await?;
     set_automine(&s.home, false).await?;
     s.warp(3 * DAY).await?;
-    let orphan = pending_advance(&s, mark).await?;
-    s.kill("keeper")?;
-    s.start_keeper_as("keeper", &url, &[])?;
-    let replacement = s
-        .wait(
-            "the restarted keeper's replacement at the same nonce",
-            Duration::from_secs(30),
-            || async {
-                let all = attempts_after(&s.pool, orphan.id).await.ok()?;
-                let r = all.into_iter().find(|t| t.nonce == orphan.nonce)?;
-                in_pool(&s.home, r.hash).await.ok()?.then_some(r)
-            },
-        )
-        .await?;
+    let (_orphan, replacement) = restart_while_pending(&mut s, mark, &url, &[]).await?;
     set_automine(&s.home, true).await?;
     mine_one(&s.home).await?;
     let r = mined_or_reverted(&s, replacement.hash).await?;

@@ -486,15 +486,8 @@ impl Stack {
             let sat_block = sp.get_block_number().await?;
             let signers: Vec<Address> = signer_keys.iter().map(PrivateKeySigner::address).collect();
             let home_id = U256::from(HOME_ID);
-            let identity_lite = *IdentityLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
-                .await?
-                .address();
-            let did_lite = *DIDLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
-                .await?
-                .address();
-            let staking_lite = *StakingLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
-                .await?
-                .address();
+            let (identity_lite, did_lite, staking_lite) =
+                deploy_lites(&sp, home_id, signers.clone()).await?;
             home_json["identityRegistry"] = json!(registry);
             home_json["didRegistry"] = json!(did_registry);
             home_json["stakeRegistry"] = json!(stake_registry);
@@ -1177,15 +1170,7 @@ impl Stack {
             .map(PrivateKeySigner::address)
             .collect();
         let home_id = U256::from(HOME_ID);
-        let identity_lite = *IdentityLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
-            .await?
-            .address();
-        let did_lite = *DIDLite::deploy(&sp, home_id, signers.clone(), THRESHOLD)
-            .await?
-            .address();
-        let staking_lite = *StakingLite::deploy(&sp, home_id, signers, THRESHOLD)
-            .await?
-            .address();
+        let (identity_lite, did_lite, staking_lite) = deploy_lites(&sp, home_id, signers).await?;
         let dep = self.sat_deployment_json()?;
         for (key, addr) in [
             ("identityLite", identity_lite),
@@ -1223,4 +1208,22 @@ impl Stack {
         })
         .await
     }
+}
+
+/// The three Lites on a satellite, for `signers` at [`THRESHOLD`]: (identity, DID, staking).
+async fn deploy_lites<P: Provider>(
+    sp: &P,
+    home_id: U256,
+    signers: Vec<Address>,
+) -> Result<(Address, Address, Address)> {
+    let identity_lite = *IdentityLite::deploy(sp, home_id, signers.clone(), THRESHOLD)
+        .await?
+        .address();
+    let did_lite = *DIDLite::deploy(sp, home_id, signers.clone(), THRESHOLD)
+        .await?
+        .address();
+    let staking_lite = *StakingLite::deploy(sp, home_id, signers, THRESHOLD)
+        .await?
+        .address();
+    Ok((identity_lite, did_lite, staking_lite))
 }
