@@ -107,30 +107,6 @@ async fn reached(s: &Stack, ids: &[B256], state: &str) -> Result<()> {
     .await
 }
 
-/// Waits until the keeper writing to `pool` finished a pass that started after home block
-/// `block` (its scan cursor reached a newer block twice: a pass starts after the previous one).
-async fn passed(s: &Stack, pool: &PgPool, block: u64) -> Result<()> {
-    for _ in 0..2 {
-        let next = s.mine_home(1).await?;
-        eyre::ensure!(next > block);
-        s.wait(
-            &format!("a keeper pass past block {next}"),
-            Duration::from_secs(20),
-            || async move {
-                let b: Option<i64> =
-                    sqlx::query_scalar("SELECT block_number FROM relayer_keeper_cursors")
-                        .fetch_optional(pool)
-                        .await
-                        .ok()
-                        .flatten();
-                (b >= Some(next as i64)).then_some(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// The order ids an `advanceMany` transaction carries.
 fn advanced_ids(t: &alloy::rpc::types::Transaction) -> Result<Vec<B256>> {
     use alloy::consensus::Transaction as _;
@@ -275,7 +251,7 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
     reached(&s, &of("proved"), "REVIEWING").await?;
     reached(&s, &of("idle"), "REFUNDED").await?;
     let head = s.home.provider.get_block_number().await?;
-    passed(&s, &s.pool, head).await?;
+    s.keeper_passed(head).await?;
 
     // Pass 2, 7 days after funding: eight orders due again. The keeper dies with its first batch
     // in the pool and restarts while it still waits there: the new process replaces it.
@@ -302,7 +278,7 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
     reached(&s, &of("proved"), "COMPLETED").await?;
     reached(&s, &of("disputed"), "RESOLVED").await?;
     let head = s.home.provider.get_block_number().await?;
-    passed(&s, &s.pool, head).await?;
+    s.keeper_passed(head).await?;
     s.kill("keeper")?;
     reached(&s, &of("later"), "ESCROWED").await?;
 
@@ -462,7 +438,7 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
     let clean_url = clean.url.clone();
     s.start_keeper_as("keeper-clean", &clean_url, &["--batch", &batch])?;
     let head = s.home.provider.get_block_number().await?;
-    passed(&s, &clean_pool, head).await?;
+    s.keeper_passed_in(&clean_pool, head).await?;
     s.kill("keeper-clean")?;
     for (table, order) in [
         ("relayer_keeper_orders", "chain_id, escrow, order_id"),
@@ -528,7 +504,7 @@ async fn a_restarted_keeper_replaces_its_pending_batch_with_enough_gas() -> Resu
     s.warp(3 * DAY + 60).await?;
     reached(&s, &ids, "REVIEWING").await?;
     let head = s.home.provider.get_block_number().await?;
-    passed(&s, &s.pool, head).await?;
+    s.keeper_passed(head).await?;
     let mark = last_attempt_id(&s.pool).await?;
     set_automine(&s.home, false).await?;
     s.warp(3 * DAY).await?;

@@ -665,16 +665,11 @@ impl Stack {
     }
 
     fn satellite_spec(&self) -> Result<String> {
-        let (sat, dep) = self
+        let sat = self
             .sat
             .as_ref()
-            .zip(self.sat_deployment.as_ref())
             .ok_or_else(|| eyre!("no satellite in this stack"))?;
-        Ok(format!(
-            "rpc={},deployment={}",
-            sat.rpc_url(),
-            dep.display()
-        ))
+        self.satellite_spec_at(&sat.rpc_url())
     }
 
     /// Starts signer daemon `i` (0..6) as process `signer-{i}`.
@@ -942,6 +937,11 @@ impl Stack {
     /// of a pass that sees it), then does the same once more, since a pass starts only after the
     /// previous one (and its transactions) ended.
     pub async fn keeper_passed(&self, block: u64) -> Result<()> {
+        self.keeper_passed_in(&self.pool, block).await
+    }
+
+    /// [`Self::keeper_passed`] for a keeper writing to `pool` (another database than the stack's).
+    pub async fn keeper_passed_in(&self, pool: &PgPool, block: u64) -> Result<()> {
         for _ in 0..2 {
             let next = self.mine_home(1).await?;
             eyre::ensure!(next > block);
@@ -951,7 +951,7 @@ impl Stack {
                 || async move {
                     let b: Option<i64> =
                         sqlx::query_scalar("SELECT block_number FROM relayer_keeper_cursors")
-                            .fetch_optional(&self.pool)
+                            .fetch_optional(pool)
                             .await
                             .ok()
                             .flatten();
@@ -1075,6 +1075,15 @@ impl Stack {
         self.start(name, "pact-relayer", &args, &[("PACT_RELAYER_KEY", &key)])
     }
 
+    /// The `--satellite` value for this stack's satellite deployment served at `sat_rpc`.
+    fn satellite_spec_at(&self, sat_rpc: &str) -> Result<String> {
+        let dep = self
+            .sat_deployment
+            .as_ref()
+            .ok_or_else(|| eyre!("no satellite in this stack"))?;
+        Ok(format!("rpc={sat_rpc},deployment={}", dep.display()))
+    }
+
     /// Starts signer daemon `i` (0..6) named `name` into the database at `url`, serving the
     /// satellite at `sat_rpc` (this stack's satellite deployment file), with extra flags.
     pub fn start_signer_as(
@@ -1085,11 +1094,7 @@ impl Stack {
         sat_rpc: &str,
         extra: &[&str],
     ) -> Result<()> {
-        let dep = self
-            .sat_deployment
-            .as_ref()
-            .ok_or_else(|| eyre!("no satellite in this stack"))?;
-        let sat = format!("rpc={sat_rpc},deployment={}", dep.display());
+        let sat = self.satellite_spec_at(sat_rpc)?;
         let (rpc, home_dep) = (
             self.home.rpc_url(),
             self.home_deployment.display().to_string(),
@@ -1123,11 +1128,7 @@ impl Stack {
         sat_rpc: &str,
         extra: &[&str],
     ) -> Result<()> {
-        let dep = self
-            .sat_deployment
-            .as_ref()
-            .ok_or_else(|| eyre!("no satellite in this stack"))?;
-        let sat = format!("rpc={sat_rpc},deployment={}", dep.display());
+        let sat = self.satellite_spec_at(sat_rpc)?;
         let key = alloy::hex::encode_prefixed(self.relayer_key.to_bytes());
         let mut args = vec![
             "--database-url",
