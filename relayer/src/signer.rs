@@ -190,13 +190,17 @@ pub async fn step(
     };
     let lite = StakingLite::new(t.lite, t.satellite.clone());
     // Read pause flag, membership and watermark at one satellite block (a consistent view even
-    // when a rotation lands in between).
-    let at = alloy::eips::BlockId::number(
-        t.satellite
-            .get_block_number()
-            .await
-            .map_err(RelayerError::rpc)?,
-    );
+    // when a rotation lands in between), named by its hash: a node that has not finished
+    // committing a new head's state answers for the hash exactly or not at all, never with a mix of
+    // the old and the new state (seen with anvil under load: membership of the old set read
+    // together with the watermark of the new one).
+    let head = t
+        .satellite
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(RelayerError::rpc)?
+        .ok_or_else(|| RelayerError::Rpc("no latest satellite block".into()))?;
+    let at = alloy::eips::BlockId::hash(head.header.hash);
     if lite
         .paused()
         .block(at)
@@ -222,6 +226,14 @@ pub async fn step(
         .await
         .map_err(RelayerError::contract)?;
     let set_id = wm.signerSetId;
+    // The operator's rotation also says who is in the set it creates: a daemon it leaves out does
+    // not sign for that set, whatever a node answered.
+    if let Some(rot) = &cfg.rotation
+        && set_id == rot.from_set_id + 1
+        && !rot.signers.contains(&me)
+    {
+        return Ok(0);
+    }
     // Continue from our own contiguous chain of signed batches above the watermark.
     let (mut seq, mut cursor, mut ts) = (wm.lastSequence, wm.lastCursor, wm.lastHomeTimestamp);
     for own in store::own_signed_after(db, id, set_id, me, seq).await? {
