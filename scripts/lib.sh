@@ -38,6 +38,14 @@ export FORGE ANVIL CAST SOLC
 # forge resolves foundry.toml's relative `solc` path against the working directory.
 forge_in_contracts() { (cd "$PACT_ROOT/contracts" && "$FORGE" "$@"); }
 
+# anvil's default accounts (the local stack starts its chains from this mnemonic).
+PACT_MNEMONIC="test test test test test test test test test test test junk"
+key_of() { "$CAST" wallet private-key --mnemonic "$PACT_MNEMONIC" --mnemonic-index "$1"; }
+addr_of() { "$CAST" wallet address --mnemonic "$PACT_MNEMONIC" --mnemonic-index "$1"; }
+
+# A field of a deployment file (a JavaScript expression over `d`), or '' (run from the repo root).
+j() { node -p "const d=require('./$1'); ($2) ?? ''"; }
+
 # DATABASE_URL as decided by scripts/setup (kept in .pact/env).
 load_pact_env() {
   # shellcheck disable=SC1091
