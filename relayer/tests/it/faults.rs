@@ -1,7 +1,7 @@
 //! Daemons down, tampered and double signatures, home reorgs below finality, several relayers.
 
 use crate::common::{Stack, word};
-use alloy::providers::Provider;
+use alloy::{primitives::Address, providers::Provider, rpc::types::TransactionReceipt};
 use pact_bindings::did_lite::DIDLite;
 use pact_relayer::{
     RelayerError,
@@ -91,30 +91,21 @@ async fn two_daemons_down_progresses_three_down_stalls_then_recovers() -> eyre::
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre::Result<()> {
-    let mut s = Stack::new(params(), 2).await?;
-    for i in 0..3 {
-        s.start_signer(i);
-    }
-    s.start_relayer(policy()).await?;
-    let me = s.home.signer(2).address();
-    let r = s.did_set(2, word("a"), b"honest").await?;
-    s.finalize_home().await?;
-    let id = LiteId {
-        chain_id: crate::common::SAT,
-        lite: s.did_lite,
-    };
-    // Wait for the three honest signatures.
-    let honest = loop {
+/// Waits until the three running daemons signed sequence 1 of set 1 of `id`; returns that batch.
+async fn three_honest_signatures(s: &Stack, id: LiteId) -> eyre::Result<Batch> {
+    loop {
         let rows = store::signatures_for(&s.pool, id, 1, 1).await?;
         if rows.len() == 3 {
-            break rows[0].batch.clone();
+            return Ok(rows[0].batch.clone());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    // Daemon 3 signs a tampered batch (another value) for the same sequence.
-    let tampered = Batch::new(
+    }
+}
+
+/// Sequence 1 of set 1 like `honest`, but setting attribute "a" of `me` (the home event of
+/// receipt `r`) to another value.
+fn tampered_twin(honest: &Batch, r: &TransactionReceipt, me: Address) -> Batch {
+    Batch::new(
         honest.header.source_chain_id,
         1,
         1,
@@ -132,7 +123,26 @@ async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre:
             valid_to: u64::MAX,
             value_info: 4,
         }],
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre::Result<()> {
+    let mut s = Stack::new(params(), 2).await?;
+    for i in 0..3 {
+        s.start_signer(i);
+    }
+    s.start_relayer(policy()).await?;
+    let me = s.home.signer(2).address();
+    let r = s.did_set(2, word("a"), b"honest").await?;
+    s.finalize_home().await?;
+    let id = LiteId {
+        chain_id: crate::common::SAT,
+        lite: s.did_lite,
+    };
+    let honest = three_honest_signatures(&s, id).await?;
+    // Daemon 3 signs a tampered batch (another value) for the same sequence.
+    let tampered = tampered_twin(&honest, &r, me);
     let key3 = s.signer_key(3);
     let d = tampered
         .header
@@ -299,34 +309,10 @@ async fn double_signing_daemon_gets_the_lite_paused() -> eyre::Result<()> {
         chain_id: crate::common::SAT,
         lite: s.did_lite,
     };
-    let honest = loop {
-        let rows = store::signatures_for(&s.pool, id, 1, 1).await?;
-        if rows.len() == 3 {
-            break rows[0].batch.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let honest = three_honest_signatures(&s, id).await?;
     // Daemon 3 bypasses its guard: it signs the honest batch and a tampered one for sequence 1.
     let key3 = s.signer_key(3);
-    let tampered = Batch::new(
-        honest.header.source_chain_id,
-        1,
-        1,
-        honest.header.from_cursor,
-        honest.header.to_cursor,
-        honest.header.home_timestamp,
-        &[Update::SetAttribute {
-            cursor: pact_relayer::batch::cursor(
-                r.block_number.unwrap(),
-                r.logs()[0].log_index.unwrap(),
-            ),
-            did: me,
-            name: word("a"),
-            value: word("evil"),
-            valid_to: u64::MAX,
-            value_info: 4,
-        }],
-    );
+    let tampered = tampered_twin(&honest, &r, me);
     let dt = tampered
         .header
         .digest(LiteKind::Did, crate::common::SAT, s.did_lite);
