@@ -12,6 +12,38 @@ use pact_relayer::tx::{FeePolicy, TxSender};
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
 
+/// One anvil chain, a migrated database, a token to call and the sending account (#3).
+struct Rig {
+    _chain: pact_testkit::TestChain,
+    _db: pact_testkit::TestDb,
+    pool: PgPool,
+    p: DynProvider,
+    token: Address,
+    key: alloy::signers::local::PrivateKeySigner,
+}
+
+impl Rig {
+    async fn new() -> eyre::Result<Self> {
+        let chain = pact_testkit::anvil(10)?;
+        let db = pact_testkit::TestDb::new().await?;
+        let pool = db.pool().await?;
+        pact_relayer::MIGRATOR.run(&pool).await?;
+        let p = chain.provider.clone();
+        let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
+            .await?
+            .address();
+        let key = chain.signer(3);
+        Ok(Self {
+            _chain: chain,
+            _db: db,
+            pool,
+            p,
+            token,
+            key,
+        })
+    }
+}
+
 async fn automine(p: &DynProvider, on: bool) -> eyre::Result<()> {
     let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (on,)).await?;
     Ok(())
@@ -50,15 +82,14 @@ fn policy() -> FeePolicy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stuck_transaction_is_bumped_at_least_10_percent_without_gaps() -> eyre::Result<()> {
-    let chain = pact_testkit::anvil(10)?;
-    let db = pact_testkit::TestDb::new().await?;
-    let pool = db.pool().await?;
-    pact_relayer::MIGRATOR.run(&pool).await?;
-    let p = chain.provider.clone();
-    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
-        .await?
-        .address();
-    let key = chain.signer(3);
+    let Rig {
+        _chain,
+        _db,
+        pool,
+        p,
+        token,
+        key,
+    } = Rig::new().await?;
     let sender = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), policy()).await?);
 
     automine(&p, false).await?;
@@ -99,15 +130,14 @@ async fn stuck_transaction_is_bumped_at_least_10_percent_without_gaps() -> eyre:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_killed_mid_inclusion_reconciles_on_restart() -> eyre::Result<()> {
-    let chain = pact_testkit::anvil(10)?;
-    let db = pact_testkit::TestDb::new().await?;
-    let pool = db.pool().await?;
-    pact_relayer::MIGRATOR.run(&pool).await?;
-    let p = chain.provider.clone();
-    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
-        .await?
-        .address();
-    let key = chain.signer(3);
+    let Rig {
+        _chain,
+        _db,
+        pool,
+        p,
+        token,
+        key,
+    } = Rig::new().await?;
 
     automine(&p, false).await?;
     let first = Arc::new(
@@ -171,15 +201,14 @@ async fn sender_killed_mid_inclusion_reconciles_on_restart() -> eyre::Result<()>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn base_fee_spike_is_outbid_within_the_cap() -> eyre::Result<()> {
-    let chain = pact_testkit::anvil(10)?;
-    let db = pact_testkit::TestDb::new().await?;
-    let pool = db.pool().await?;
-    pact_relayer::MIGRATOR.run(&pool).await?;
-    let p = chain.provider.clone();
-    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
-        .await?
-        .address();
-    let key = chain.signer(3);
+    let Rig {
+        _chain,
+        _db,
+        pool,
+        p,
+        token,
+        key,
+    } = Rig::new().await?;
     let cap = 200_000_000_000u128; // 200 gwei
     let sender = Arc::new(
         TxSender::new(
@@ -228,15 +257,14 @@ async fn base_fee_spike_is_outbid_within_the_cap() -> eyre::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_transaction_is_rebroadcast_bumped() -> eyre::Result<()> {
-    let chain = pact_testkit::anvil(10)?;
-    let db = pact_testkit::TestDb::new().await?;
-    let pool = db.pool().await?;
-    pact_relayer::MIGRATOR.run(&pool).await?;
-    let p = chain.provider.clone();
-    let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
-        .await?
-        .address();
-    let key = chain.signer(3);
+    let Rig {
+        _chain,
+        _db,
+        pool,
+        p,
+        token,
+        key,
+    } = Rig::new().await?;
     let sender = Arc::new(TxSender::new(p.clone(), key.clone(), pool.clone(), policy()).await?);
     automine(&p, false).await?;
     let s2 = sender.clone();
