@@ -12,6 +12,12 @@ contract PactEscrowTest is EscrowFixture {
     // constructor
     // ----------------------------------------------------------------------------------------------------
 
+    /// @dev `advance(ID)` reverts with EscrowNothingDue naming the stored `state` and its due time `dueAt`.
+    function _advanceRevertsNothingDue(IPactEscrow.State state, uint256 dueAt) internal {
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowNothingDue.selector, ID, state, dueAt));
+        escrow.advance(ID);
+    }
+
     function test_constructor_setsImmutablesAndConfig() public view {
         assertEq(escrow.token(), token);
         assertEq(escrow.tokenDecimals(), 6);
@@ -453,10 +459,7 @@ contract PactEscrowTest is EscrowFixture {
         vm.warp(T0 + 3 * REVIEW);
         _accept(ID);
         assertEq(_bal(seller), AMOUNT - _fee(AMOUNT));
-        vm.expectRevert(
-            abi.encodeWithSelector(IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.COMPLETED, 0)
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.COMPLETED, 0);
     }
 
     function test_accept_notBuyer_reverts() public {
@@ -980,24 +983,14 @@ contract PactEscrowTest is EscrowFixture {
     function test_advance_expiredDelivery_deadlineExactly_reverts() public {
         _fund(ID);
         vm.warp(DELIVER_BY);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.ESCROWED, DELIVER_BY + 1
-            )
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.ESCROWED, DELIVER_BY + 1);
     }
 
     function test_advance_expiredDelivery_deadlineMinusOne_reverts() public {
         _fund(ID);
         _deliver(ID);
         vm.warp(DELIVER_BY - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.DELIVERING, DELIVER_BY + 1
-            )
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.DELIVERING, DELIVER_BY + 1);
     }
 
     function test_advance_expiredDelivery_deadlinePlusOne_refunds() public {
@@ -1016,12 +1009,7 @@ contract PactEscrowTest is EscrowFixture {
     function test_advance_startReview_windowMinusOne_reverts() public {
         _proved(ID);
         vm.warp(T0 + REVIEW - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.PROOF_SUBMITTED, T0 + REVIEW
-            )
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.PROOF_SUBMITTED, T0 + REVIEW);
     }
 
     function test_advance_startReview_windowExactly_movesToReviewing() public {
@@ -1046,12 +1034,7 @@ contract PactEscrowTest is EscrowFixture {
     function test_advance_complete_windowMinusOne_reverts() public {
         _reviewing(ID);
         vm.warp(T0 + REVIEW - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.REVIEWING, T0 + REVIEW
-            )
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.REVIEWING, T0 + REVIEW);
     }
 
     function test_advance_complete_windowExactly_paysSeller() public {
@@ -1086,12 +1069,7 @@ contract PactEscrowTest is EscrowFixture {
     function test_advance_defaultRuling_windowMinusOne_reverts() public {
         _disputed(ID);
         vm.warp(T0 + ARBITER_WINDOW - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.DISPUTED, T0 + ARBITER_WINDOW
-            )
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.DISPUTED, T0 + ARBITER_WINDOW);
     }
 
     function test_advance_defaultRuling_windowExactly_resolves() public {
@@ -1133,10 +1111,7 @@ contract PactEscrowTest is EscrowFixture {
         vm.prank(buyer);
         escrow.cancel(ID);
         vm.warp(DELIVER_BY + 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(IPactEscrow.EscrowNothingDue.selector, ID, IPactEscrow.State.REFUNDED, 0)
-        );
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.REFUNDED, 0);
     }
 
     function test_advanceMany_skipsNotDueAndUnknown() public {
@@ -1185,8 +1160,7 @@ contract PactEscrowTest is EscrowFixture {
         assertEq(at, T0 + 2 * REVIEW);
 
         vm.warp(T0 + 2 * REVIEW - 1);
-        vm.expectRevert();
-        escrow.advance(ID);
+        _advanceRevertsNothingDue(IPactEscrow.State.REVIEWING, T0 + 2 * REVIEW);
 
         vm.warp(T0 + 3 * REVIEW);
         (action, at) = escrow.nextDeadline(ID);
