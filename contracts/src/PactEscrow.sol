@@ -153,8 +153,10 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         emit DeliveryStarted(orderId, msg.sender);
     }
 
-    /// @inheritdoc IPactEscrow
-    function submitProof(bytes32 orderId, bytes32 proofHash, string calldata proofURI) external {
+    /// @dev Seller: ESCROWED | DELIVERING -> PROOF_SUBMITTED (while `now <= deliverBy`); the body emits the event. A
+    ///      modifier rather than a private function: it is inlined in both proof entry points, so the hot path pays
+    ///      no internal call (~50 gas).
+    modifier proves(bytes32 orderId) {
         Order storage o = _orders[orderId];
         uint256 b;
         assembly ("memory-safe") {
@@ -171,6 +173,14 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             revert EscrowDeliveryDeadlinePassed(orderId, deliverBy, block.timestamp);
         }
         _storeState(o, b, State.PROOF_SUBMITTED);
+        _;
+    }
+
+    /// @inheritdoc IPactEscrow
+    function submitProof(bytes32 orderId, bytes32 proofHash, string calldata proofURI)
+        external
+        proves(orderId)
+    {
         // emit ProofSubmitted(orderId, proofHash, proofURI), ABI-encoded by hand straight from calldata.
         bytes32 topic = ProofSubmitted.selector;
         assembly ("memory-safe") {
@@ -183,6 +193,19 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             mstore(add(m, 0x40), len)
             calldatacopy(add(m, 0x60), proofURI.offset, len)
             log2(m, add(0x60, padded), topic, orderId)
+        }
+    }
+
+    /// @inheritdoc IPactEscrow
+    function submitProofHash(bytes32 orderId, bytes32 proofHash) external proves(orderId) {
+        // emit ProofSubmitted(orderId, proofHash, ""): the hash, the string's offset (0x40), length zero.
+        bytes32 topic = ProofSubmitted.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, proofHash)
+            mstore(add(m, 0x20), 0x40)
+            mstore(add(m, 0x40), 0)
+            log2(m, 0x60, topic, orderId)
         }
     }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Vm} from "forge-std/Vm.sol";
+
 import {IPactEscrow} from "src/interfaces/IPactEscrow.sol";
 import {EscrowFixture} from "test/utils/EscrowFixture.sol";
 
@@ -164,5 +166,57 @@ contract PactEscrowFuzzTest is EscrowFixture {
         uint256 gross = (AMOUNT * defaultBps) / 10_000;
         assertEq(_bal(seller) - sellerBefore, due ? gross - _fee(gross) : 0);
         vm.warp(start);
+    }
+
+    // ----- proofs: the hand-encoded event carries any URI byte-exact; the hash-only entry point is the same
+    //       transition and event as `submitProof` with an empty URI -----
+
+    function testFuzz_submitProof_eventAndHashOnlyTwin(bytes32 proofHash, bytes calldata uri, uint256 at)
+        public
+    {
+        _proofTwins(proofHash, string(uri), bound(at, T0, DELIVER_BY));
+    }
+
+    function test_submitProof_eventAndHashOnlyTwin_pinned() public {
+        _proofTwins(bytes32(0), "", T0);
+        _proofTwins(PROOF, "x", DELIVER_BY);
+        _proofTwins(
+            keccak256("p"), "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", T0 + 1
+        );
+        _proofTwins(bytes32(type(uint256).max), string(new bytes(32)), T0 + 7); // exactly one word of zeros
+    }
+
+    function _proofTwins(bytes32 proofHash, string memory uri, uint256 at) internal {
+        bytes32 withUri = keccak256(abi.encode("uri", proofHash, uri, at));
+        bytes32 hashOnly = keccak256(abi.encode("hash", proofHash, uri, at));
+        bytes32 emptyUri = keccak256(abi.encode("empty", proofHash, uri, at));
+        _fund(withUri);
+        _fund(hashOnly);
+        _fund(emptyUri);
+        vm.warp(at);
+        vm.startPrank(seller);
+        vm.recordLogs();
+        escrow.submitProof(withUri, proofHash, uri);
+        escrow.submitProofHash(hashOnly, proofHash);
+        escrow.submitProof(emptyUri, proofHash, "");
+        vm.stopPrank();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 3);
+        // The hand-written log is the exact ABI encoding Solidity's `emit` would produce.
+        assertEq(logs[0].data, abi.encode(proofHash, uri));
+        assertEq(logs[0].topics[1], withUri);
+        assertEq(logs[1].data, abi.encode(proofHash, ""));
+        assertEq(logs[1].data, logs[2].data);
+        for (uint256 i; i < 3; ++i) {
+            assertEq(logs[i].topics.length, 2);
+            assertEq(logs[i].topics[0], IPactEscrow.ProofSubmitted.selector);
+        }
+        IPactEscrow.Order memory a = escrow.getOrder(hashOnly);
+        IPactEscrow.Order memory b = escrow.getOrder(emptyUri);
+        assertEq(uint8(a.state), uint8(IPactEscrow.State.PROOF_SUBMITTED));
+        assertEq(abi.encode(a), abi.encode(b));
+        assertEq(abi.encode(escrow.getOrder(withUri)), abi.encode(b));
+        assertEq(a.stateSince, at);
+        vm.warp(T0);
     }
 }

@@ -307,37 +307,49 @@ contract PactEscrowTest is EscrowFixture {
     // submitProof
     // ----------------------------------------------------------------------------------------------------
 
-    function test_submitProof_fromEscrowed() public {
-        _fund(ID);
-        vm.expectEmit(address(escrow));
-        emit IPactEscrow.ProofSubmitted(ID, PROOF, URI);
-        _prove(ID);
-        assertEq(uint8(_state(ID)), uint8(IPactEscrow.State.PROOF_SUBMITTED));
+    /// @dev The proof entry point under test: `submitProof` with `URI`, or the hash-only `submitProofHash`.
+    function _submit(bool hashOnly, bytes32 id) internal {
+        if (hashOnly) escrow.submitProofHash(id, PROOF);
+        else escrow.submitProof(id, PROOF, URI);
     }
 
-    function test_submitProof_fromDelivering() public {
+    function _submitFromEscrowed(bool hashOnly) internal {
+        _fund(ID);
+        vm.expectEmit(address(escrow));
+        emit IPactEscrow.ProofSubmitted(ID, PROOF, hashOnly ? "" : URI);
+        vm.prank(seller);
+        _submit(hashOnly, ID);
+        assertEq(uint8(_state(ID)), uint8(IPactEscrow.State.PROOF_SUBMITTED));
+        assertEq(escrow.getOrder(ID).stateSince, T0);
+    }
+
+    function _submitFromDelivering(bool hashOnly) internal {
         _fund(ID);
         _deliver(ID);
         vm.warp(T0 + 100);
-        _prove(ID);
+        vm.prank(seller);
+        _submit(hashOnly, ID);
         assertEq(uint8(_state(ID)), uint8(IPactEscrow.State.PROOF_SUBMITTED));
         assertEq(escrow.getOrder(ID).stateSince, T0 + 100);
     }
 
-    function test_submitProof_notSeller_reverts() public {
+    function _submitNotSellerReverts(bool hashOnly) internal {
         _fund(ID);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowNotSeller.selector, ID, stranger));
-        escrow.submitProof(ID, PROOF, URI);
+        _submit(hashOnly, ID);
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowNotSeller.selector, ID, buyer));
+        _submit(hashOnly, ID);
     }
 
-    function test_submitProof_unknownOrder_reverts() public {
+    function _submitUnknownOrderReverts(bool hashOnly) internal {
         vm.prank(seller);
         vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowOrderNotFound.selector, ID));
-        escrow.submitProof(ID, PROOF, URI);
+        _submit(hashOnly, ID);
     }
 
-    function test_submitProof_wrongState_reverts() public {
+    function _submitWrongStateReverts(bool hashOnly) internal {
         _proved(ID);
         vm.prank(seller);
         vm.expectRevert(
@@ -345,31 +357,102 @@ contract PactEscrowTest is EscrowFixture {
                 IPactEscrow.EscrowInvalidState.selector, ID, IPactEscrow.State.PROOF_SUBMITTED
             )
         );
-        escrow.submitProof(ID, PROOF, URI);
+        _submit(hashOnly, ID);
+        _accept(ID);
+        vm.prank(seller);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactEscrow.EscrowInvalidState.selector, ID, IPactEscrow.State.COMPLETED)
+        );
+        _submit(hashOnly, ID);
+    }
+
+    function _submitAtDeadline(bool hashOnly, uint256 at) internal {
+        _fund(ID);
+        vm.warp(at);
+        vm.prank(seller);
+        if (at > DELIVER_BY) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IPactEscrow.EscrowDeliveryDeadlinePassed.selector, ID, DELIVER_BY, at)
+            );
+        }
+        _submit(hashOnly, ID);
+        assertEq(
+            uint8(_state(ID)),
+            uint8(at > DELIVER_BY ? IPactEscrow.State.ESCROWED : IPactEscrow.State.PROOF_SUBMITTED)
+        );
+    }
+
+    function test_submitProof_fromEscrowed() public {
+        _submitFromEscrowed(false);
+    }
+
+    function test_submitProofHash_fromEscrowed() public {
+        _submitFromEscrowed(true);
+    }
+
+    function test_submitProof_fromDelivering() public {
+        _submitFromDelivering(false);
+    }
+
+    function test_submitProofHash_fromDelivering() public {
+        _submitFromDelivering(true);
+    }
+
+    function test_submitProof_notSeller_reverts() public {
+        _submitNotSellerReverts(false);
+    }
+
+    function test_submitProofHash_notSeller_reverts() public {
+        _submitNotSellerReverts(true);
+    }
+
+    function test_submitProof_unknownOrder_reverts() public {
+        _submitUnknownOrderReverts(false);
+    }
+
+    function test_submitProofHash_unknownOrder_reverts() public {
+        _submitUnknownOrderReverts(true);
+    }
+
+    function test_submitProof_wrongState_reverts() public {
+        _submitWrongStateReverts(false);
+    }
+
+    function test_submitProofHash_wrongState_reverts() public {
+        _submitWrongStateReverts(true);
     }
 
     function test_submitProof_deadlineMinusOne_succeeds() public {
-        _fund(ID);
-        vm.warp(DELIVER_BY - 1);
-        _prove(ID);
+        _submitAtDeadline(false, DELIVER_BY - 1);
+    }
+
+    function test_submitProofHash_deadlineMinusOne_succeeds() public {
+        _submitAtDeadline(true, DELIVER_BY - 1);
     }
 
     function test_submitProof_deadlineExactly_succeeds() public {
-        _fund(ID);
-        vm.warp(DELIVER_BY);
-        _prove(ID);
+        _submitAtDeadline(false, DELIVER_BY);
+    }
+
+    function test_submitProofHash_deadlineExactly_succeeds() public {
+        _submitAtDeadline(true, DELIVER_BY);
     }
 
     function test_submitProof_deadlinePlusOne_reverts() public {
+        _submitAtDeadline(false, DELIVER_BY + 1);
+    }
+
+    function test_submitProofHash_deadlinePlusOne_reverts() public {
+        _submitAtDeadline(true, DELIVER_BY + 1);
+    }
+
+    /// @dev Calldata shorter than the two words is refused by the ABI decoder (no state change).
+    function test_submitProofHash_shortCalldata_reverts() public {
         _fund(ID);
-        vm.warp(DELIVER_BY + 1);
         vm.prank(seller);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IPactEscrow.EscrowDeliveryDeadlinePassed.selector, ID, DELIVER_BY, DELIVER_BY + 1
-            )
-        );
-        escrow.submitProof(ID, PROOF, URI);
+        (bool ok,) = address(escrow).call(abi.encodePacked(escrow.submitProofHash.selector, ID));
+        assertFalse(ok);
+        assertEq(uint8(_state(ID)), uint8(IPactEscrow.State.ESCROWED));
     }
 
     // ----------------------------------------------------------------------------------------------------

@@ -100,12 +100,17 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         _end();
     }
 
+    /// @dev Either proof entry point: with a URI, or hash-only (`submitProofHash`), picked by the seed.
     function submitProof(uint256 seed) external {
         (bytes32 id, IPactEscrow.Order memory o) = _pick(seed);
         if (id == 0) return;
         _begin();
         vm.prank(o.seller);
-        try escrow.submitProof(id, keccak256("proof"), "ipfs://proof") {} catch {}
+        if (seed & (1 << 128) == 0) {
+            try escrow.submitProof(id, keccak256("proof"), "ipfs://proof") {} catch {}
+        } else {
+            try escrow.submitProofHash(id, keccak256("proof")) {} catch {}
+        }
         _end();
     }
 
@@ -262,6 +267,8 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         (ok,) = address(escrow).call(abi.encodeCall(escrow.startDelivery, (id)));
         _mustFail(ok);
         (ok,) = address(escrow).call(abi.encodeCall(escrow.submitProof, (id, bytes32(0), "")));
+        _mustFail(ok);
+        (ok,) = address(escrow).call(abi.encodeCall(escrow.submitProofHash, (id, bytes32(0))));
         _mustFail(ok);
         (ok,) = address(escrow).call(abi.encodeCall(escrow.refund, (id)));
         _mustFail(ok);
