@@ -667,9 +667,10 @@ pub struct ChainOrder {
 /// A delivery proof.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Proof {
-    /// Hash of the work.
+    /// Hash of the work (null before a proof).
     pub hash: Option<String>,
-    /// Where the work is.
+    /// Where the work is; null before a proof and for a hash-only proof (`submitProofHash`, or an
+    /// empty URI).
     pub uri: Option<String>,
 }
 

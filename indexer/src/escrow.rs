@@ -258,7 +258,9 @@ impl Order {
         match ev.event.as_str() {
             "ProofSubmitted" => {
                 o.proof_hash = Some(ev.b256("proofHash")?);
-                o.proof_uri = Some(arg(&ev.args, &ev.event, "proofURI")?.to_string());
+                // An empty URI (`submitProofHash`, or `submitProof` with "") means none was given.
+                let uri = arg(&ev.args, &ev.event, "proofURI")?;
+                o.proof_uri = (!uri.is_empty()).then(|| uri.to_string());
             }
             // An automatic start counts from when it became due, not from when it was fired.
             "ReviewStarted" => o.state_since = ev.u64("startedAt")?,

@@ -252,7 +252,7 @@ async fn every_order_matches_the_contract_after_backfill_and_live() -> eyre::Res
         .await?;
     let auto = m.fund(3, 5, 11_000_000).await?;
     m.as_party(seller)
-        .submitProof(auto, keccak256(b"p"), String::new())
+        .submitProofHash(auto, keccak256(b"p"))
         .send()
         .await?
         .get_receipt()
@@ -340,6 +340,24 @@ async fn every_order_matches_the_contract_after_backfill_and_live() -> eyre::Res
     .fetch_all(m.store.pool())
     .await?;
     assert!(provers.is_empty(), "proofs attributed to non-sellers");
+    // A proof with a URI keeps it; a hash-only proof (`submitProofHash`) has the hash and no URI.
+    let proofs: Vec<(Vec<u8>, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+        "SELECT order_id, proof_hash, proof_uri FROM escrow_orders WHERE order_id = ANY($1) ORDER BY funded_block",
+    )
+    .bind(vec![happy.to_vec(), auto.to_vec()])
+    .fetch_all(m.store.pool())
+    .await?;
+    assert_eq!(
+        proofs,
+        [
+            (
+                happy.to_vec(),
+                Some(keccak256(b"proof").to_vec()),
+                Some("ipfs://proof".to_string())
+            ),
+            (auto.to_vec(), Some(keccak256(b"p").to_vec()), None),
+        ]
+    );
     stop.send(true)?;
     Ok(())
 }
