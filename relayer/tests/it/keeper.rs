@@ -331,15 +331,25 @@ async fn keeper_and_relayer_share_one_nonce_manager_without_gaps() -> eyre::Resu
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    kt.abort();
+    // The last completion is on chain; its sender records the receipt a poll later. Wait for the
+    // records of every mined nonce before stopping the keeper (aborting first would leave the last
+    // attempt 'sent', which a restart settles: not what this test is about).
     let addr = sender.address();
     let mined = p0.get_transaction_count(addr).await?;
-    let nonces: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT nonce FROM relayer_txs WHERE address = $1 AND status = 'mined' ORDER BY nonce",
-    )
-    .bind(addr.as_slice())
-    .fetch_all(&s.pool)
-    .await?;
+    let t0 = std::time::Instant::now();
+    let nonces: Vec<i64> = loop {
+        let nonces: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT nonce FROM relayer_txs WHERE address = $1 AND status = 'mined' ORDER BY nonce",
+        )
+        .bind(addr.as_slice())
+        .fetch_all(&s.pool)
+        .await?;
+        if nonces.len() as u64 >= mined || t0.elapsed() > Duration::from_secs(10) {
+            break nonces;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    kt.abort();
     assert_eq!(
         nonces,
         (0..mined as i64).collect::<Vec<_>>(),
