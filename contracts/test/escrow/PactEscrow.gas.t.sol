@@ -93,13 +93,26 @@ abstract contract GasBase is EscrowFixture {
     }
 }
 
-abstract contract GasFund is GasBase {
-    function test_gas_fund() public {
+/// @dev Funds GAS_ID as the buyer, records it as `step` (with the pull's refund when `refund`), and returns the
+///      whole-tx gas and the buyer's allowance left afterwards.
+abstract contract GasFundBase is GasBase {
+    function _fundRecorded(string memory step, bool refund) internal returns (uint256 whole, uint256 left) {
         vm.prank(buyer);
         escrow.fund(GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS);
-        uint256 whole =
-            _record("fund", abi.encodeCall(escrow.fund, (GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS)));
-        // Finite standing allowance (the token writes it on every pull): targets 95k / 105k not met; see README "Gas".
+        bytes memory callData = abi.encodeCall(escrow.fund, (GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS));
+        whole = refund ? _recordWithRefund(step, callData) : _record(step, callData);
+        (bool ok, bytes memory data) =
+            token.staticcall(abi.encodeWithSignature("allowance(address,address)", buyer, address(escrow)));
+        assertTrue(ok);
+        left = abi.decode(data, (uint256));
+    }
+}
+
+/// @dev A large finite standing allowance: the token writes it on every pull.
+abstract contract GasFund is GasFundBase {
+    function test_gas_fund() public {
+        (uint256 whole,) = _fundRecorded("fund", false);
+        // Targets 95k / 105k not met with this allowance (the token's write): see README "Gas".
         _check(whole, _usdt() ? 108_000 : 99_000);
     }
 }
@@ -107,7 +120,7 @@ abstract contract GasFund is GasBase {
 /// @dev The buyer approves exactly the order's amount before funding (USDT's canonical flow: its `approve` cannot
 ///      change one non-zero allowance to another, so agents approve per order): the pull consumes the allowance
 ///      to zero, and the cleared slot's refund (4,800) lowers the whole-tx figure.
-abstract contract GasFundExactApproval is GasBase {
+abstract contract GasFundExactApproval is GasFundBase {
     function setUp() public override {
         super.setUp();
         _approve(buyer, 0);
@@ -115,22 +128,16 @@ abstract contract GasFundExactApproval is GasBase {
     }
 
     function test_gas_fund_exactApproval() public {
-        vm.prank(buyer);
-        escrow.fund(GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS);
-        uint256 whole = _recordWithRefund(
-            "fundExactApproval", abi.encodeCall(escrow.fund, (GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS))
-        );
-        (, bytes memory left) =
-            token.staticcall(abi.encodeWithSignature("allowance(address,address)", buyer, address(escrow)));
-        assertEq(abi.decode(left, (uint256)), 0, "the allowance was consumed");
+        (uint256 whole, uint256 left) = _fundRecorded("fundExactApproval", true);
+        assertEq(left, 0, "the allowance was consumed");
         // Targets 95k (ERC-20) / 105k (TestUSDT): met with per-order approval.
         _check(whole, _usdt() ? 105_000 : 95_000);
     }
 }
 
 /// @dev A standing unlimited allowance (`type(uint256).max`): OpenZeppelin's ERC-20 and USDT (`MAX_UINT`) then read
-///      the allowance but never write it, so the pull costs 2,900 less than with a large finite allowance.
-abstract contract GasFundMaxApproval is GasBase {
+///      the allowance but never write it, so the pull costs ~3k less than with a large finite allowance.
+abstract contract GasFundMaxApproval is GasFundBase {
     function setUp() public override {
         super.setUp();
         _approve(buyer, 0);
@@ -138,14 +145,8 @@ abstract contract GasFundMaxApproval is GasBase {
     }
 
     function test_gas_fund_maxApproval() public {
-        vm.prank(buyer);
-        escrow.fund(GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS);
-        uint256 whole = _record(
-            "fundMaxApproval", abi.encodeCall(escrow.fund, (GAS_ID, seller, AMOUNT, DELIVER_BY, GAS_TERMS))
-        );
-        (, bytes memory left) =
-            token.staticcall(abi.encodeWithSignature("allowance(address,address)", buyer, address(escrow)));
-        assertEq(abi.decode(left, (uint256)), type(uint256).max, "the allowance was not written");
+        (uint256 whole, uint256 left) = _fundRecorded("fundMaxApproval", false);
+        assertEq(left, type(uint256).max, "the allowance was not written");
         // TestUSDT: the 105k target is met. ERC-20: 662 above 95k, the fee-on-transfer check (see README "Gas").
         _check(whole, _usdt() ? 105_000 : 96_000);
     }
