@@ -12,7 +12,7 @@ use alloy::{
     primitives::{Address, B256, U256, keccak256},
     rpc::types::TransactionReceipt,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The audit trail of `id` on the API has exactly `want` as (event, state after; "" when the event
 /// is not a transition) and, event by event, the transaction hashes `hashes`; returns it.
@@ -178,7 +178,14 @@ async fn keeper_applies_the_default_ruling_fixed_at_funding() -> eyre::Result<()
     let amount = 10_000_000u64;
     let funded = s.fund(BUYER, id, amount, s.now().await? + 5 * DAY).await?;
     let (buyer0, seller0) = (s.balance(buyer).await?, s.balance(seller).await?);
-    let proved = s.prove(id, "the report").await?;
+    // A hash-only proof: the API shows the hash and no URI.
+    let proved = s.prove_hash(id, "the report").await?;
+    let shown = s.api_state(id, "PROOF_SUBMITTED").await?;
+    assert_eq!(
+        shown["proof"],
+        json!({"hash": keccak256("the report").to_string(), "uri": null}),
+        "{shown}"
+    );
     let bp = s.hp(BUYER);
     let disputed = tx!(bp, s.escrow_as(BUYER).dispute(id, keccak256("evidence")));
     let disputed_at = s.block_time(disputed.block_number).await?;

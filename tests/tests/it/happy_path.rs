@@ -10,7 +10,7 @@ use crate::stack::{
     BUYER, DAY, Opts, SELLER, Stack, b256, signature_valid, state_name, trail_shape, tx,
     webhook_receiver,
 };
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, U256, keccak256};
 use pact_bindings::escrow::PactEscrow;
 use serde_json::{Value, json};
 use std::{collections::BTreeSet, time::Duration};
@@ -89,6 +89,11 @@ async fn two_agents_trade_through_the_whole_stack() -> eyre::Result<()> {
     let proof_at = s.block_time(proved.block_number).await?;
     let shown = s.api_state(order_id, "PROOF_SUBMITTED").await?;
     assert_eq!(shown["terms_hash"], fund["terms_hash"]);
+    assert_eq!(
+        shown["proof"],
+        json!({"hash": keccak256("the summaries").to_string(), "uri": "ipfs://the summaries"}),
+        "{shown}"
+    );
 
     // Nobody acts. 72 h later the keeper (not the test) starts the review, with the clock time
     // of the proof + 72 h.

@@ -895,7 +895,16 @@ impl Stack {
         ))
     }
 
-    /// The seller proves delivery of `id`.
+    /// The seller proves delivery of `id` by the work's hash alone (`submitProofHash`, no URI).
+    pub async fn prove_hash(&self, id: B256, work: &str) -> Result<TransactionReceipt> {
+        let p = self.hp(SELLER);
+        Ok(tx!(
+            p,
+            PactEscrow::new(self.escrow, p.clone()).submitProofHash(id, keccak256(work))
+        ))
+    }
+
+    /// The seller proves delivery of `id` (hash and URI).
     pub async fn prove(&self, id: B256, work: &str) -> Result<TransactionReceipt> {
         let p = self.hp(SELLER);
         Ok(tx!(
