@@ -235,12 +235,7 @@ impl Relayer {
             Ok(r) => r,
             Err(e) => {
                 // Whatever happened, the watermark tells whether the batch is in.
-                let wm = lite
-                    .watermark()
-                    .call()
-                    .await
-                    .map_err(RelayerError::contract)?;
-                if wm.lastSequence >= next {
+                if applied(&lite, next).await? {
                     return Ok(StepOutcome::AlreadyApplied);
                 }
                 return Err(e);
@@ -259,12 +254,7 @@ impl Relayer {
                 count: batch.header.count,
             })
         } else {
-            let wm = lite
-                .watermark()
-                .call()
-                .await
-                .map_err(RelayerError::contract)?;
-            if wm.lastSequence >= next {
+            if applied(&lite, next).await? {
                 return Ok(StepOutcome::AlreadyApplied);
             }
             Err(RelayerError::Tx(format!(
@@ -341,12 +331,7 @@ impl Relayer {
             }
             Some(StakingLiteErrors::LitePaused(_)) => Ok(StepOutcome::Paused),
             other => {
-                let wm = lite
-                    .watermark()
-                    .call()
-                    .await
-                    .map_err(RelayerError::contract)?;
-                if wm.lastSequence >= next {
+                if applied(lite, next).await? {
                     return Ok(StepOutcome::AlreadyApplied);
                 }
                 self.alert_once(
@@ -361,4 +346,18 @@ impl Relayer {
             }
         }
     }
+}
+
+/// Whether the Lite's latest watermark already covers sequence `next` (another relayer, or an
+/// earlier attempt of ours, landed it).
+async fn applied(
+    lite: &StakingLite::StakingLiteInstance<DynProvider>,
+    next: u64,
+) -> RelayerResult<bool> {
+    let wm = lite
+        .watermark()
+        .call()
+        .await
+        .map_err(RelayerError::contract)?;
+    Ok(wm.lastSequence >= next)
 }

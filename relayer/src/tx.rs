@@ -173,6 +173,30 @@ impl TxSender {
         self.chain_id
     }
 
+    /// The receipt of whichever attempt at `nonce` (`hashes`) was mined, recorded as mined with the
+    /// next nonce persisted; `None` while none is.
+    async fn settle_if_mined(
+        &self,
+        nonce: u64,
+        hashes: &[B256],
+        next: &mut u64,
+    ) -> RelayerResult<Option<TransactionReceipt>> {
+        for h in hashes {
+            if let Some(r) = self
+                .provider
+                .get_transaction_receipt(*h)
+                .await
+                .map_err(RelayerError::rpc)?
+            {
+                self.record_mined(nonce, *h, r.gas_used).await?;
+                *next = nonce + 1;
+                self.persist(nonce + 1).await?;
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
     async fn persist(&self, next: u64) -> RelayerResult<()> {
         sqlx::query(
             "INSERT INTO relayer_nonces (chain_id, address, next_nonce) VALUES ($1, $2, $3)
@@ -295,18 +319,8 @@ impl TxSender {
             }
             let deadline = Instant::now() + self.policy.bump_after;
             loop {
-                for h in &hashes {
-                    if let Some(r) = self
-                        .provider
-                        .get_transaction_receipt(*h)
-                        .await
-                        .map_err(RelayerError::rpc)?
-                    {
-                        self.record_mined(nonce, *h, r.gas_used).await?;
-                        *next = nonce + 1;
-                        self.persist(nonce + 1).await?;
-                        return Ok(r);
-                    }
+                if let Some(r) = self.settle_if_mined(nonce, &hashes, &mut next).await? {
+                    return Ok(r);
                 }
                 if Instant::now() >= deadline {
                     break;
@@ -321,18 +335,8 @@ impl TxSender {
                 .map_err(RelayerError::rpc)?;
             if mined > nonce {
                 // Something else used the nonce (or our receipt just appeared): look once more.
-                for h in &hashes {
-                    if let Some(r) = self
-                        .provider
-                        .get_transaction_receipt(*h)
-                        .await
-                        .map_err(RelayerError::rpc)?
-                    {
-                        self.record_mined(nonce, *h, r.gas_used).await?;
-                        *next = nonce + 1;
-                        self.persist(nonce + 1).await?;
-                        return Ok(r);
-                    }
+                if let Some(r) = self.settle_if_mined(nonce, &hashes, &mut next).await? {
+                    return Ok(r);
                 }
                 *next = mined;
                 self.persist(mined).await?;
