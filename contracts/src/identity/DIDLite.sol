@@ -21,7 +21,14 @@ contract DIDLite is IDIDLite, LiteBase {
     mapping(address did => mapping(bytes32 name => uint256[2] packed)) private _attributes;
 
     constructor(uint256 homeChainId_, address[] memory initialSigners, uint8 initialThreshold)
-        LiteBase("Pact DIDLite", homeChainId_, initialSigners, initialThreshold)
+        LiteBase(
+            "Pact DIDLite",
+            homeChainId_,
+            initialSigners,
+            initialThreshold,
+            (uint256(SET_SIZE) << (8 * KIND_SET_ATTRIBUTE))
+                | (uint256(REMOVE_SIZE) << (8 * KIND_REMOVE_ATTRIBUTE))
+        )
     {}
 
     /// @inheritdoc IDIDLite
@@ -41,57 +48,20 @@ contract DIDLite is IDIDLite, LiteBase {
         );
     }
 
-    function _applyUpdates(bytes calldata packed, uint64 fromCursor, uint64 toCursor)
-        internal
-        override
-        returns (uint256 n)
-    {
-        uint256 start;
-        uint256 end;
+    function _applyUpdate(uint256 ptr, uint8 kind, uint64 cursor) internal override {
         assembly ("memory-safe") {
-            start := packed.offset
-            end := add(start, packed.length)
-        }
-        uint256 ptr = start;
-        uint64 previous = fromCursor;
-        while (ptr < end) {
-            uint256 w0;
-            assembly ("memory-safe") {
-                w0 := calldataload(ptr)
+            mstore(0x00, shr(96, calldataload(add(ptr, 9))))
+            mstore(0x20, _attributes.slot)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, calldataload(add(ptr, 29)))
+            let slot := keccak256(0x00, 0x40)
+            switch kind
+            case 1 {
+                let w := calldataload(add(ptr, 93)) // validTo (8) | valueInfo (1)
+                sstore(slot, calldataload(add(ptr, 61)))
+                sstore(add(slot, 1), or(or(shr(192, w), shl(64, cursor)), shl(128, and(shr(184, w), 0xff))))
             }
-            uint8 kind = uint8(w0 >> 248);
-            uint256 size;
-            if (kind == KIND_SET_ATTRIBUTE) size = SET_SIZE;
-            else if (kind == KIND_REMOVE_ATTRIBUTE) size = REMOVE_SIZE;
-            else revert LiteUnknownUpdateKind(n, kind);
-            if (ptr + size > end) revert LiteUpdateTruncated(n, ptr - start);
-            uint64 cursor;
-            assembly ("memory-safe") {
-                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly below
-            }
-            _checkCursor(n, cursor, previous, toCursor);
-            previous = cursor;
-            assembly ("memory-safe") {
-                mstore(0x00, shr(96, calldataload(add(ptr, 9))))
-                mstore(0x20, _attributes.slot)
-                mstore(0x20, keccak256(0x00, 0x40))
-                mstore(0x00, calldataload(add(ptr, 29)))
-                let slot := keccak256(0x00, 0x40)
-                switch kind
-                case 1 {
-                    let w := calldataload(add(ptr, 93)) // validTo (8) | valueInfo (1)
-                    sstore(slot, calldataload(add(ptr, 61)))
-                    sstore(
-                        add(slot, 1),
-                        or(or(shr(192, w), shl(64, cursor)), shl(128, and(shr(184, w), 0xff)))
-                    )
-                }
-                default { sstore(add(slot, 1), or(shl(64, cursor), shl(136, 1))) }
-            }
-            unchecked {
-                ptr += size;
-                ++n;
-            }
+            default { sstore(add(slot, 1), or(shl(64, cursor), shl(136, 1))) }
         }
     }
 }

@@ -19,7 +19,13 @@ contract IdentityLite is IIdentityLite, LiteBase {
     mapping(bytes32 id => uint256[2] packed) private _records;
 
     constructor(uint256 homeChainId_, address[] memory initialSigners, uint8 initialThreshold)
-        LiteBase("Pact IdentityLite", homeChainId_, initialSigners, initialThreshold)
+        LiteBase(
+            "Pact IdentityLite",
+            homeChainId_,
+            initialSigners,
+            initialThreshold,
+            uint256(SET_IDENTITY_SIZE) << (8 * KIND_SET_IDENTITY)
+        )
     {}
 
     /// @inheritdoc IIdentityLite
@@ -48,48 +54,17 @@ contract IdentityLite is IIdentityLite, LiteBase {
             && _isFresh(maxAge);
     }
 
-    function _applyUpdates(bytes calldata packed, uint64 fromCursor, uint64 toCursor)
-        internal
-        override
-        returns (uint256 n)
-    {
-        uint256 start;
-        uint256 end;
+    function _applyUpdate(uint256 ptr, uint8, uint64 cursor) internal override {
         assembly ("memory-safe") {
-            start := packed.offset
-            end := add(start, packed.length)
-        }
-        uint256 ptr = start;
-        uint64 previous = fromCursor;
-        while (ptr < end) {
-            uint256 w0;
-            assembly ("memory-safe") {
-                w0 := calldataload(ptr)
-            }
-            uint8 kind = uint8(w0 >> 248);
-            if (kind != KIND_SET_IDENTITY) revert LiteUnknownUpdateKind(n, kind);
-            if (ptr + SET_IDENTITY_SIZE > end) revert LiteUpdateTruncated(n, ptr - start);
-            uint64 cursor;
-            assembly ("memory-safe") {
-                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly below
-            }
-            _checkCursor(n, cursor, previous, toCursor);
-            previous = cursor;
-            assembly ("memory-safe") {
-                let owner := shr(96, calldataload(add(ptr, 41)))
-                let wallet := shr(96, calldataload(add(ptr, 61)))
-                let ts := shr(240, calldataload(add(ptr, 81))) // entityType << 8 | status
-                let s0 := or(or(owner, shl(160, cursor)), or(shl(224, shr(8, ts)), shl(232, and(ts, 0xff))))
-                mstore(0x00, calldataload(add(ptr, 9)))
-                mstore(0x20, _records.slot)
-                let slot := keccak256(0x00, 0x40)
-                sstore(slot, s0)
-                sstore(add(slot, 1), wallet)
-            }
-            unchecked {
-                ptr += SET_IDENTITY_SIZE;
-                ++n;
-            }
+            let owner := shr(96, calldataload(add(ptr, 41)))
+            let wallet := shr(96, calldataload(add(ptr, 61)))
+            let ts := shr(240, calldataload(add(ptr, 81))) // entityType << 8 | status
+            let s0 := or(or(owner, shl(160, cursor)), or(shl(224, shr(8, ts)), shl(232, and(ts, 0xff))))
+            mstore(0x00, calldataload(add(ptr, 9)))
+            mstore(0x20, _records.slot)
+            let slot := keccak256(0x00, 0x40)
+            sstore(slot, s0)
+            sstore(add(slot, 1), wallet)
         }
     }
 }

@@ -25,6 +25,8 @@ abstract contract LiteBase is ILiteBase, EIP712 {
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     uint256 private immutable _homeChainId;
+    /// @dev Encoded size of an update of kind `k` in bits `8k..8k+7`; zero for a kind this Lite does not apply.
+    uint256 private immutable _updateSizes;
 
     uint256 private _watermark;
     uint8 private _threshold;
@@ -36,13 +38,16 @@ abstract contract LiteBase is ILiteBase, EIP712 {
     /// @param homeChainId_ Chain id of the home chain.
     /// @param initialSigners Signer set 1.
     /// @param initialThreshold Signatures required per batch, more than half of the set.
+    /// @param updateSizes The encoded size of an update of kind `k` in bits `8k..8k+7` (see {_applyUpdates}).
     constructor(
         string memory name,
         uint256 homeChainId_,
         address[] memory initialSigners,
-        uint8 initialThreshold
+        uint8 initialThreshold,
+        uint256 updateSizes
     ) EIP712(name, "1") {
         _homeChainId = homeChainId_;
+        _updateSizes = updateSizes;
         _setSigners(initialSigners, initialThreshold, 1);
         _watermark = uint256(1) << 192;
     }
@@ -198,12 +203,47 @@ abstract contract LiteBase is ILiteBase, EIP712 {
 
     // ------------------------------------------------------------------ internal
 
-    /// @dev Decodes and applies the Lite-specific updates; returns how many were decoded. Implementations
-    ///      must call {_checkCursor} for every update.
+    /// @dev Decodes and applies the packed updates; returns how many were decoded. Every update starts with its
+    ///      kind (1 byte) and its home cursor (8 bytes); its size comes from the Lite's `updateSizes` table (zero:
+    ///      a kind the Lite does not apply) and the Lite applies it ({_applyUpdate}). Cursors must rise strictly
+    ///      within `(fromCursor, toCursor]`.
     function _applyUpdates(bytes calldata packed, uint64 fromCursor, uint64 toCursor)
         internal
-        virtual
-        returns (uint256 count);
+        returns (uint256 n)
+    {
+        uint256 start;
+        uint256 end;
+        assembly ("memory-safe") {
+            start := packed.offset
+            end := add(start, packed.length)
+        }
+        uint256 ptr = start;
+        uint64 previous = fromCursor;
+        while (ptr < end) {
+            uint256 w0;
+            assembly ("memory-safe") {
+                w0 := calldataload(ptr)
+            }
+            uint8 kind = uint8(w0 >> 248);
+            uint256 size = uint8(_updateSizes >> (uint256(kind) << 3));
+            if (size == 0) revert LiteUnknownUpdateKind(n, kind);
+            if (ptr + size > end) revert LiteUpdateTruncated(n, ptr - start);
+            uint64 cursor;
+            assembly ("memory-safe") {
+                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly by the Lites
+            }
+            _checkCursor(n, cursor, previous, toCursor);
+            previous = cursor;
+            _applyUpdate(ptr, kind, cursor);
+            unchecked {
+                ptr += size;
+                ++n;
+            }
+        }
+    }
+
+    /// @dev Applies the update of `kind` at calldata offset `ptr` (its size, kind and `cursor` are checked).
+    function _applyUpdate(uint256 ptr, uint8 kind, uint64 cursor) internal virtual;
 
     /// @dev Reverts unless `cursor` is in `(previous, toCursor]`.
     function _checkCursor(uint256 index, uint64 cursor, uint64 previous, uint64 toCursor) internal pure {

@@ -19,7 +19,13 @@ contract StakingLite is IStakingLite, LiteBase {
     mapping(bytes32 id => uint256 packed) private _bonds;
 
     constructor(uint256 homeChainId_, address[] memory initialSigners, uint8 initialThreshold)
-        LiteBase("Pact StakingLite", homeChainId_, initialSigners, initialThreshold)
+        LiteBase(
+            "Pact StakingLite",
+            homeChainId_,
+            initialSigners,
+            initialThreshold,
+            uint256(SET_BOND_SIZE) << (8 * KIND_SET_BOND)
+        )
     {}
 
     /// @inheritdoc IStakingLite
@@ -34,44 +40,13 @@ contract StakingLite is IStakingLite, LiteBase {
         return amount != 0 && amount >= minAmount && _isFresh(maxAge);
     }
 
-    function _applyUpdates(bytes calldata packed, uint64 fromCursor, uint64 toCursor)
-        internal
-        override
-        returns (uint256 n)
-    {
-        uint256 start;
-        uint256 end;
+    function _applyUpdate(uint256 ptr, uint8, uint64 cursor) internal override {
         assembly ("memory-safe") {
-            start := packed.offset
-            end := add(start, packed.length)
-        }
-        uint256 ptr = start;
-        uint64 previous = fromCursor;
-        while (ptr < end) {
-            uint256 w0;
-            assembly ("memory-safe") {
-                w0 := calldataload(ptr)
-            }
-            uint8 kind = uint8(w0 >> 248);
-            if (kind != KIND_SET_BOND) revert LiteUnknownUpdateKind(n, kind);
-            if (ptr + SET_BOND_SIZE > end) revert LiteUpdateTruncated(n, ptr - start);
-            uint64 cursor;
-            assembly ("memory-safe") {
-                cursor := and(shr(184, w0), 0xffffffffffffffff) // clean: used unmasked in assembly below
-            }
-            _checkCursor(n, cursor, previous, toCursor);
-            previous = cursor;
-            assembly ("memory-safe") {
-                let amounts := calldataload(add(ptr, 41))
-                let rec := or(or(shr(160, amounts), shl(96, and(shr(64, amounts), MASK96))), shl(192, cursor))
-                mstore(0x00, calldataload(add(ptr, 9)))
-                mstore(0x20, _bonds.slot)
-                sstore(keccak256(0x00, 0x40), rec)
-            }
-            unchecked {
-                ptr += SET_BOND_SIZE;
-                ++n;
-            }
+            let amounts := calldataload(add(ptr, 41))
+            let rec := or(or(shr(160, amounts), shl(96, and(shr(64, amounts), MASK96))), shl(192, cursor))
+            mstore(0x00, calldataload(add(ptr, 9)))
+            mstore(0x20, _bonds.slot)
+            sstore(keccak256(0x00, 0x40), rec)
         }
     }
 }
