@@ -38,7 +38,8 @@ abstract contract LiteBase is ILiteBase, EIP712 {
     /// @param homeChainId_ Chain id of the home chain.
     /// @param initialSigners Signer set 1.
     /// @param initialThreshold Signatures required per batch, more than half of the set.
-    /// @param updateSizes The encoded size of an update of kind `k` in bits `8k..8k+7` (see {_applyUpdates}).
+    /// @param updateSizes The encoded size of an update of kind `k` in bits `8k..8k+7` (kinds 1..31; see
+    ///        {_applyUpdates}); kinds it gives no size are refused.
     constructor(
         string memory name,
         uint256 homeChainId_,
