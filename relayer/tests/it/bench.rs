@@ -64,9 +64,7 @@ async fn bench_end_to_end() -> eyre::Result<()> {
         scan_blocks: 10_000,
     };
     let mut s = Stack::new(params, 2).await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(FeePolicy {
         bump_after: Duration::from_secs(2),
         ..Default::default()

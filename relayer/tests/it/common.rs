@@ -227,6 +227,13 @@ impl Stack {
         }));
     }
 
+    /// Starts all six daemons.
+    pub fn start_signers(&mut self) {
+        for i in 0..6 {
+            self.start_signer(i);
+        }
+    }
+
     /// Stops daemon `i`.
     pub fn stop_signer(&mut self, i: usize) {
         if let Some(h) = self.signers[i].take() {

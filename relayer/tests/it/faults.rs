@@ -41,9 +41,7 @@ async fn alerts(s: &Stack, kind: &str) -> eyre::Result<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_daemons_down_progresses_three_down_stalls_then_recovers() -> eyre::Result<()> {
     let mut s = Stack::new(params(), 2).await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
 
@@ -209,9 +207,7 @@ async fn tampered_and_forged_signatures_do_not_count_and_raise_alerts() -> eyre:
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn home_reorg_below_finality_is_never_signed() -> eyre::Result<()> {
     let mut s = Stack::new(params(), 3).await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
     let snap: alloy::primitives::U256 = s
@@ -267,9 +263,7 @@ async fn home_reorg_below_finality_is_never_signed() -> eyre::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_relayers_at_once_both_succeed() -> eyre::Result<()> {
     let mut s = Stack::new(params(), 2).await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer_as(1, policy()).await?;
     s.start_relayer_as(2, policy()).await?;
     let me = s.home.signer(2).address();
@@ -360,9 +354,7 @@ async fn double_signing_daemon_gets_the_lite_paused() -> eyre::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn satellite_reorg_makes_the_relayer_resubmit_and_converge() -> eyre::Result<()> {
     let mut s = Stack::new(params(), 2).await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
     let snap: alloy::primitives::U256 = s
@@ -434,9 +426,7 @@ async fn signer_rotation_with_batches_in_flight() -> eyre::Result<()> {
         threshold: 3,
         signers: new_set,
     });
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
     // Two updates in flight in separate blocks: the first is sequence 1, the second waits for the
@@ -525,9 +515,7 @@ async fn daemons_behind_a_faulty_rpc_still_agree() -> eyre::Result<()> {
         pact_relayer::config::provider(&home_proxy.url())?,
         pact_relayer::config::provider(&sat_proxy.url())?,
     ));
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
     let mut keys = Vec::new();

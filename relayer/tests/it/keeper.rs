@@ -214,9 +214,7 @@ async fn keeper_and_relayer_share_one_nonce_manager_without_gaps() -> eyre::Resu
         2,
     )
     .await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(FeePolicy {
         bump_after: Duration::from_secs(2),
         ..Default::default()

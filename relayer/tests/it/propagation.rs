@@ -20,9 +20,7 @@ fn params(epoch: u64) -> PlanParams {
 
 async fn running(epoch: u64) -> eyre::Result<Stack> {
     let mut s = Stack::new(params(epoch), 2).await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(FeePolicy {
         bump_after: Duration::from_secs(2),
         ..Default::default()
@@ -156,9 +154,7 @@ async fn heartbeats_refresh_the_home_timestamp_without_events() -> eyre::Result<
         2,
     )
     .await?;
-    for i in 0..6 {
-        s.start_signer(i);
-    }
+    s.start_signers();
     s.start_relayer(FeePolicy {
         bump_after: Duration::from_secs(2),
         ..Default::default()
