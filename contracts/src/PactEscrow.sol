@@ -155,7 +155,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
 
     /// @dev Seller: ESCROWED | DELIVERING -> PROOF_SUBMITTED (while `now <= deliverBy`); the body emits the event. A
     ///      modifier rather than a private function: it is inlined in both proof entry points, so the hot path pays
-    ///      no internal call (~50 gas).
+    ///      no internal call (~40 gas: 32,252 -> 32,214 for `submitProof` with a 66-byte URI).
     modifier proves(bytes32 orderId) {
         Order storage o = _orders[orderId];
         uint256 b;
