@@ -45,6 +45,10 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     uint256 private constant FEE_BPS_SHIFT = 216;
     uint256 private constant CONFIG_SHIFT = 232;
     uint256 private constant PAUSED_SHIFT = 248;
+    /// @dev Bit 7 of an order's `rejections` byte (bit 239 of its second slot): set when the order was disputed
+    ///      before any proof was submitted, so the default ruling refunds the buyer. Never set outside DISPUTED;
+    ///      `getOrder` masks it (rejections count 0..3 in bits 232..238).
+    uint256 private constant NO_PROOF_BIT = 239;
 
     IERC20 private immutable _token;
     uint8 private immutable _decimals;
@@ -100,7 +104,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     function fund(bytes32 orderId, address seller, uint256 amount, uint64 deliverBy, bytes32 termsHash)
         external
     {
-        _fund(orderId, seller, amount, deliverBy, termsHash);
+        _fund(orderId, msg.sender, seller, amount, deliverBy, termsHash);
     }
 
     /// @inheritdoc IPactEscrow
@@ -121,7 +125,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             uint256 allowed = _token.allowance(msg.sender, address(this));
             if (allowed < amount) revert EscrowPermitFailed(allowed, amount);
         }
-        _fund(orderId, seller, amount, deliverBy, termsHash);
+        _fund(orderId, msg.sender, seller, amount, deliverBy, termsHash);
     }
 
     /// @inheritdoc IPactEscrow
@@ -133,7 +137,8 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         if (!SignatureChecker.isValidSignatureNow(offer.seller, hashOffer(offer), signature)) {
             revert EscrowInvalidSignature(offer.seller);
         }
-        _fund(offer.orderId, offer.seller, offer.amount, offer.deliverBy, offer.termsHash);
+        // `offer.buyer` is the caller or zero (open offer): the id's namespace is the one the seller signed for.
+        _fund(offer.orderId, offer.buyer, offer.seller, offer.amount, offer.deliverBy, offer.termsHash);
     }
 
     // ------------------------------------------------------------------------------------------------------
@@ -276,14 +281,23 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         (Order storage o, Order memory m) = _get(orderId);
         _onlyParty(orderId, m);
         State state = _materialize(orderId, o, m);
+        uint256 noProof;
         if (state == State.DELIVERING) {
             if (block.timestamp > m.deliverBy) {
                 revert EscrowDeliveryDeadlinePassed(orderId, m.deliverBy, block.timestamp);
             }
+            // DELIVERING with no rejection: no proof was ever submitted (a rejected one still counts).
+            if (m.rejections == 0) noProof = 1;
         } else if (state != State.PROOF_SUBMITTED && state != State.REVIEWING) {
             revert EscrowInvalidState(orderId, state);
         }
-        _setState(o, State.DISPUTED, block.timestamp);
+        // DISPUTED since now, and the no-proof flag, in the one write of the second slot.
+        assembly ("memory-safe") {
+            let slot := add(o.slot, 1)
+            let v := and(sload(slot), not(shl(192, 0xffffffffff)))
+            let st := or(shl(224, 7), shl(NO_PROOF_BIT, noProof)) // State.DISPUTED = 7
+            sstore(slot, or(v, or(shl(192, and(timestamp(), 0xffffffff)), st)))
+        }
         emit DisputeOpened(orderId, msg.sender, evidenceHash);
     }
 
@@ -416,13 +430,20 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     /// @inheritdoc IPactEscrow
     function rescue(address token_, address to, uint256 amount) external onlyOwner nonReentrant {
         if (to == address(0)) revert EscrowZeroAddress();
-        if (token_ == address(_token)) {
-            uint256 balance = _token.balanceOf(address(this));
+        address t = address(_token);
+        uint256 before = _selfBalance(t);
+        if (token_ == t) {
             uint256 owed = liabilities();
-            uint256 surplus = balance > owed ? balance - owed : 0;
+            uint256 surplus = before > owed ? before - owed : 0;
             if (amount > surplus) revert EscrowRescueExceedsSurplus(amount, surplus);
         }
         IERC20(token_).safeTransfer(to, amount);
+        // Guarded by the outcome, not by the address: a second entry point of the escrowed token (an upgraded
+        // or proxied address sharing its balances) moves the same balance. The escrowed balance may only fall
+        // while it stays at or above liabilities (read after the call).
+        uint256 balance = _selfBalance(t);
+        uint256 liab = liabilities();
+        if (balance < liab && balance < before) revert EscrowRescueBreaksCover(balance, liab);
         emit Rescued(token_, to, amount);
     }
 
@@ -477,6 +498,7 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         (State state, uint256 since) = _effective(m);
         m.state = state;
         m.stateSince = uint32(since);
+        m.rejections &= 0x7f; // the no-proof flag is internal
     }
 
     /// @inheritdoc IPactEscrow
@@ -498,6 +520,13 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             return (Action.DEFAULT_RULING, uint64(m.stateSince) + _configs[m.configId].arbiterWindow);
         }
         return (Action.NONE, 0);
+    }
+
+    /// @inheritdoc IPactEscrow
+    function defaultRulingBps(bytes32 orderId) external view returns (uint16) {
+        (, uint256 b) = _loadRaw(_orders[orderId]);
+        if (uint8(b >> 224) != uint8(State.DISPUTED) || (b >> NO_PROOF_BIT) & 1 != 0) return 0;
+        return _configs[uint16(b >> 240)].defaultSellerBps;
     }
 
     /// @inheritdoc IPactEscrow
@@ -536,11 +565,18 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
     // Internals
     // ------------------------------------------------------------------------------------------------------
 
-    function _fund(bytes32 orderId, address seller, uint256 amount, uint64 deliverBy, bytes32 termsHash)
-        private
-    {
+    /// @dev `idBuyer`: whose namespace the id must be in (the caller, or zero for an open offer).
+    function _fund(
+        bytes32 orderId,
+        address idBuyer,
+        address seller,
+        uint256 amount,
+        uint64 deliverBy,
+        bytes32 termsHash
+    ) private {
         uint256 h = _hot;
         if (h >> PAUSED_SHIFT != 0) revert EscrowPaused();
+        if (uint256(orderId) >> 96 != uint160(idBuyer)) revert EscrowForeignOrderId(orderId, msg.sender);
         if (seller == address(0) || seller == msg.sender || seller == address(this)) {
             revert EscrowInvalidSeller(seller);
         }
@@ -681,11 +717,15 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
         emit OrderResolved(orderId, msg.sender, how, sellerBps, toBuyer, net, fee);
     }
 
-    /// @dev Transfers `amount` to `to`, or credits it as claimable when the transfer fails (same acceptance rule
-    ///      as OpenZeppelin's `trySafeTransfer`: the call succeeds and returns `true`, or nothing from a contract).
+    /// @dev Transfers `amount` to `to`, or credits as claimable what did not leave when the transfer fails (same
+    ///      acceptance rule as OpenZeppelin's `trySafeTransfer`: the call succeeds and returns `true`, or nothing
+    ///      from a contract). A failure is decided by the balance change, not the return value alone: a token that
+    ///      moves the funds yet returns false is not credited twice. The balance read before the call costs ~0.5k
+    ///      (it warms the escrow's balance slot the transfer then writes); the one after runs only on failure.
     function _send(bytes32 orderId, address to, uint256 amount) private {
         if (amount == 0) return;
         address t = address(_token);
+        uint256 before = _selfBalance(t);
         bool ok;
         assembly ("memory-safe") {
             let fmp := mload(0x40)
@@ -701,6 +741,12 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             mstore(0x40, fmp)
         }
         if (ok) return;
+        uint256 afterwards = _selfBalance(t);
+        if (afterwards < before) {
+            uint256 moved = before - afterwards;
+            if (moved >= amount) return; // it left the escrow: paid, whatever the return value said
+            amount -= moved;
+        }
         _claimable[to] += amount;
         _totalClaimable += amount;
         emit PayoutDeferred(orderId, to, amount);
@@ -740,7 +786,9 @@ contract PactEscrow is IPactEscrow, Ownable2Step, EIP712, ReentrancyGuardTransie
             if (block.timestamp >= dueAt) {
                 delete _settlements[orderId];
                 (, Order memory m) = _get(orderId);
-                _resolve(orderId, o, m, c.defaultSellerBps, Resolution.DEFAULT_RULING);
+                // A dispute opened before any proof refunds the buyer; one about a proof takes the snapshot's split.
+                uint16 sellerBps = (b >> NO_PROOF_BIT) & 1 == 0 ? c.defaultSellerBps : 0;
+                _resolve(orderId, o, m, sellerBps, Resolution.DEFAULT_RULING);
                 return true;
             }
         }

@@ -13,10 +13,25 @@ pragma solidity 0.8.30;
 ///          -> COMPLETED (buyer accepts, or automatically `reviewWindow` after review started).
 ///        Buyer rejects a proof -> DELIVERING (the third rejection -> DISPUTED).
 ///        Either party disputes from DELIVERING, PROOF_SUBMITTED, REVIEWING -> DISPUTED (clocks stop).
-///        DISPUTED -> RESOLVED by the arbiter (within `arbiterWindow`), by anyone with the default ruling fixed
-///          at funding (after `arbiterWindow`), or by a settlement proposed by one party, accepted by the other.
+///        DISPUTED -> RESOLVED by the arbiter (within `arbiterWindow`), by anyone with the default ruling (after
+///          `arbiterWindow`), or by a settlement proposed by one party, accepted by the other. The default ruling
+///          gives the seller `defaultSellerBps` of the order's settings snapshot (fixed at funding) when the
+///          dispute is about a submitted proof (opened from PROOF_SUBMITTED or REVIEWING, or by the third
+///          rejection), and refunds the buyer in full when no proof was ever submitted (opened from DELIVERING
+///          before any rejection): arbiter silence never pays a seller who never delivered.
 ///        Refunds: buyer cancels while ESCROWED; seller refunds before any terminal state; after `deliverBy`
 ///          with no proof anyone returns the funds (`advance`).
+///      Order ids: the high 160 bits of an order id are its buyer's address (`bytes32(uint256(uint160(buyer)) << 96
+///        | nonce)`, any 96-bit nonce), so nobody but the buyer can occupy or imitate an id handed out for that
+///        buyer (`EscrowForeignOrderId`). An order taken from an open offer (`Offer.buyer == 0`) has an id whose
+///        high bits are zero: only the seller's signature creates it, and taking it means funding its terms.
+///      Token quirks: payouts are booked by what the escrow sent. When the token charges a fee on transfer
+///        after funding (USDT's `setParams`), a recipient receives less than the payout event's amount; the
+///        token's own `Transfer` log of the same transaction says what arrived (the indexer records it). Funding
+///        refuses any fee (`EscrowAmountMismatch`). A payout whose `transfer` fails or returns false is decided by
+///        the escrow's balance change: what did not leave becomes claimable, what left is never credited again.
+///      No admin key can take escrowed funds: `rescue` reverts unless the escrowed token's balance still covers
+///        `liabilities()` afterwards, whatever address the rescued token has (tokens with two entry points).
 ///      Time rules (all inclusive/exclusive choices are deliberate and tested at -1 s, exactly, +1 s):
 ///        - the seller may start or prove while `block.timestamp <= deliverBy`; the expiry refund is due when
 ///          `block.timestamp > deliverBy`;
@@ -72,7 +87,7 @@ interface IPactEscrow {
     /// @param deliverBy Last second (inclusive) at which the seller may start or submit a proof.
     /// @param stateSince When the current state was entered (the clock of the automatic transitions).
     /// @param state Current state.
-    /// @param rejections How many proofs the buyer rejected (the third one opens a dispute).
+    /// @param rejections How many proofs the buyer rejected (the third one opens a dispute; 0..3).
     /// @param configId Settings snapshot (see `config`) fixed at funding.
     struct Order {
         address buyer;
@@ -98,7 +113,8 @@ interface IPactEscrow {
     }
 
     /// @notice A seller's signed offer (EIP-712 `Offer`), taken by a buyer with `fundWithOffer`.
-    /// @param orderId The order id the offer creates (usable once).
+    /// @param orderId The order id the offer creates (usable once); its high 160 bits are `buyer` (zero for an
+    ///        open offer), see "Order ids".
     /// @param seller The signer (EOA via ECDSA or contract via ERC-1271).
     /// @param buyer The only buyer allowed to take the offer, or zero for anyone.
     /// @param amount Amount to escrow.
@@ -164,6 +180,9 @@ interface IPactEscrow {
     event SettlementProposed(bytes32 indexed orderId, address actor, uint16 sellerBps);
 
     /// @notice Terminal: the seller was paid (-> COMPLETED). Buyer out is zero; seller out + fee = amount.
+    ///         Amounts here and in `OrderRefunded`, `OrderResolved` and `Claimed` are what the escrow sent: a token
+    ///         with a fee on transfer credits the recipient less (see the token's `Transfer` log of the same
+    ///         transaction); a deferred part is in `PayoutDeferred`.
     event OrderCompleted(bytes32 indexed orderId, address actor, uint256 sellerAmount, uint256 feeAmount);
 
     /// @notice Terminal: the buyer got everything back (-> REFUNDED). No fee on refunds.
@@ -180,7 +199,8 @@ interface IPactEscrow {
         uint256 feeAmount
     );
 
-    /// @notice A payout transfer failed (e.g. blocklisted recipient); `amount` is now claimable by `account`.
+    /// @notice A payout transfer failed (e.g. blocklisted recipient); `amount` (what did not leave the escrow) is now
+    ///         claimable by `account`.
     event PayoutDeferred(bytes32 indexed orderId, address indexed account, uint256 amount);
 
     /// @notice `account` withdrew `amount` of its claimable balance to `to`.
@@ -207,7 +227,7 @@ interface IPactEscrow {
     /// @notice New funding was paused or unpaused (exits are never paused).
     event PausedSet(address actor, bool paused);
 
-    /// @notice Surplus (never a liability) was taken out.
+    /// @notice Surplus (never a liability) was taken out; for another token, anything the escrow held of it.
     event Rescued(address indexed token, address indexed to, uint256 amount);
 
     // ------------------------------------------------------------------------------------------------------
@@ -216,6 +236,8 @@ interface IPactEscrow {
 
     /// @notice The order id is already used.
     error EscrowOrderExists(bytes32 orderId);
+    /// @notice The order id's high 160 bits are not the funding buyer (nor zero for an open offer).
+    error EscrowForeignOrderId(bytes32 orderId, address buyer);
     /// @notice No order has this id.
     error EscrowOrderNotFound(bytes32 orderId);
     /// @notice The order's (effective) state does not allow this call.
@@ -278,13 +300,15 @@ interface IPactEscrow {
     error EscrowNoFees();
     /// @notice A rescue of the escrow token above the surplus.
     error EscrowRescueExceedsSurplus(uint256 amount, uint256 surplus);
+    /// @notice A rescue would leave the escrowed token's balance below liabilities (or lower it while below).
+    error EscrowRescueBreaksCover(uint256 balance, uint256 liabilities);
 
     // ------------------------------------------------------------------------------------------------------
     // Funding
     // ------------------------------------------------------------------------------------------------------
 
     /// @notice Funds a new order from `msg.sender`, pulling exactly `amount` (balance delta is checked).
-    /// @param orderId Caller-chosen unused id (the API's order id).
+    /// @param orderId Unused id whose high 160 bits are `msg.sender` (the API's order id), see "Order ids".
     /// @param seller Who delivers (not zero, not the buyer).
     /// @param amount Amount in token base units (1 .. 2^96-1; open escrow + accrued fees stay below 2^108).
     /// @param deliverBy Delivery deadline (unix seconds, in the future, < 2^32).
@@ -391,7 +415,10 @@ interface IPactEscrow {
     /// @notice Pauses or unpauses new funding only.
     function setPaused(bool paused_) external;
 
-    /// @notice Takes out `amount` of `token_`; for the escrow token only the surplus above all liabilities.
+    /// @notice Takes out `amount` of `token_`; for the escrow token only the surplus above all liabilities. Guarded
+    ///         by the outcome too: reverts (`EscrowRescueBreaksCover`) when the escrowed token's balance afterwards
+    ///         is below `liabilities()` and lower than before, so a second address of the same token (an upgraded
+    ///         or proxied entry point) cannot move escrowed funds.
     function rescue(address token_, address to, uint256 amount) external;
 
     // ------------------------------------------------------------------------------------------------------
@@ -421,6 +448,9 @@ interface IPactEscrow {
     ///         PROOF_SUBMITTED in storage, REVIEWING in `getOrder`) reports START_REVIEW, due: `advance` writes it
     ///         (and completes the order in the same call if the review window has also passed).
     function nextDeadline(bytes32 orderId) external view returns (Action action, uint64 at);
+    /// @notice The seller's share (bps) the default ruling gives a DISPUTED order: the snapshot's `defaultSellerBps`
+    ///         for a dispute about a submitted proof, 0 when no proof was ever submitted (0 for other states).
+    function defaultRulingBps(bytes32 orderId) external view returns (uint16);
     /// @notice The pending settlement proposal of a disputed order (proposer zero if none or not disputed).
     function settlementOf(bytes32 orderId) external view returns (Settlement memory);
     /// @notice Deferred payouts of `account`.

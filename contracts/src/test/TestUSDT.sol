@@ -12,7 +12,8 @@ pragma solidity 0.8.30;
 ///         - an allowance of `type(uint256).max` is never decreased;
 ///         - decimals fixed at deploy (6 on mainnet; the deploy scripts default to 6);
 ///         - failures revert with empty revert data, like the 0.4.17 original.
-/// @dev For tests and local chains only. The owner can mint; nothing here is production money.
+/// @dev For tests and local chains only; the owner can mint, nothing here is production money.
+///      `test/utils/TetherLike.sol` adds mainnet's `deprecate` (forwarding to an upgraded address).
 contract TestUSDT {
     string public name;
     string public symbol;
@@ -29,8 +30,8 @@ contract TestUSDT {
 
     uint256 private constant MAX_UINT = type(uint256).max;
 
-    mapping(address account => uint256) private _balances;
-    mapping(address holder => mapping(address spender => uint256)) private _allowed;
+    mapping(address account => uint256) internal _balances;
+    mapping(address holder => mapping(address spender => uint256)) internal _allowed;
     mapping(address account => bool) public isBlackListed;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
@@ -63,23 +64,23 @@ contract TestUSDT {
         emit OwnershipTransferred(address(0), msg.sender);
     }
 
-    function balanceOf(address who) external view returns (uint256) {
+    function balanceOf(address who) public view virtual returns (uint256) {
         return _balances[who];
     }
 
-    function allowance(address holder, address spender) external view returns (uint256) {
+    function allowance(address holder, address spender) public view virtual returns (uint256) {
         return _allowed[holder][spender];
     }
 
     /// @notice Mainnet semantics: no return value; the sender must not be blocklisted.
-    function transfer(address to, uint256 value) external whenNotPaused {
+    function transfer(address to, uint256 value) public virtual whenNotPaused {
         require(!isBlackListed[msg.sender]);
         _move(msg.sender, to, value);
     }
 
     /// @notice Mainnet semantics: no return value; `from` must not be blocklisted; a max allowance is
     ///         never decreased.
-    function transferFrom(address from, address to, uint256 value) external whenNotPaused {
+    function transferFrom(address from, address to, uint256 value) public virtual whenNotPaused {
         require(!isBlackListed[from]);
         uint256 allowed = _allowed[from][msg.sender];
         require(allowed >= value);
@@ -91,7 +92,7 @@ contract TestUSDT {
 
     /// @notice Mainnet semantics: no return value; changing a non-zero allowance to another non-zero
     ///         value reverts (set it to zero first).
-    function approve(address spender, uint256 value) external {
+    function approve(address spender, uint256 value) public virtual {
         require(!((value != 0) && (_allowed[msg.sender][spender] != 0)));
         _allowed[msg.sender][spender] = value;
         emit Approval(msg.sender, spender, value);
@@ -117,7 +118,7 @@ contract TestUSDT {
     // ----- owner powers (all of them exist on mainnet USDT, `mint` is the test-chain convenience) -----
 
     /// @notice Mints new tokens to `to` (mainnet's `issue` mints to the owner only).
-    function mint(address to, uint256 amount) external onlyOwner {
+    function mint(address to, uint256 amount) public virtual onlyOwner {
         totalSupply += amount;
         _balances[to] += amount;
         emit Transfer(address(0), to, amount);

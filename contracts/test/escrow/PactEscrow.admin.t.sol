@@ -140,11 +140,11 @@ contract PactEscrowAdminTest is EscrowFixture {
     }
 
     function test_setPaused_everyExitStillWorks() public {
-        bytes32 a = keccak256("a");
-        bytes32 b = keccak256("b");
-        bytes32 c = keccak256("c");
-        bytes32 d = keccak256("d");
-        bytes32 e = keccak256("e");
+        bytes32 a = _oid(buyer, "a");
+        bytes32 b = _oid(buyer, "b");
+        bytes32 c = _oid(buyer, "c");
+        bytes32 d = _oid(buyer, "d");
+        bytes32 e = _oid(buyer, "e");
         _proved(a);
         _fund(b);
         _reviewing(c);
@@ -210,7 +210,7 @@ contract PactEscrowAdminTest is EscrowFixture {
     }
 
     function test_withdrawFees_neverTouchesEscrow() public {
-        _fund(keccak256("open"));
+        _fund(_oid(buyer, "open"));
         _proved(ID);
         _accept(ID);
         escrow.withdrawFees();
@@ -283,7 +283,7 @@ contract PactEscrowAdminTest is EscrowFixture {
         TestUSDT(token).pause();
         _accept(ID); // claimable
         TestUSDT(token).unpause();
-        _fund(keccak256("open"));
+        _fund(_oid(buyer, "open"));
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowRescueExceedsSurplus.selector, 1, 0));
         escrow.rescue(token, owner, 1);

@@ -22,7 +22,7 @@ contract PactEscrowFuzzTest is EscrowFixture {
     function _acceptSplit(uint256 amount, uint256 feeBps) internal {
         vm.prank(owner);
         escrow.setConfig(uint16(feeBps), REVIEW, ARBITER_WINDOW, DEFAULT_SELLER_BPS);
-        bytes32 id = keccak256(abi.encode(amount, feeBps));
+        bytes32 id = _oidSalt(buyer, keccak256(abi.encode(amount, feeBps)));
         uint256 sellerBefore = _bal(seller);
         uint256 feesBefore = escrow.accruedFees();
         _fund(id, amount);
@@ -52,7 +52,7 @@ contract PactEscrowFuzzTest is EscrowFixture {
         vm.prank(owner);
         escrow.setConfig(uint16(feeBps), REVIEW, ARBITER_WINDOW, DEFAULT_SELLER_BPS);
         _mint(buyer, amount);
-        bytes32 id = keccak256(abi.encode("resolve", amount, sellerBps, feeBps));
+        bytes32 id = _oidSalt(buyer, keccak256(abi.encode("resolve", amount, sellerBps, feeBps)));
         _fund(id, amount);
         _prove(id);
         _dispute(id, seller);
@@ -83,7 +83,7 @@ contract PactEscrowFuzzTest is EscrowFixture {
     }
 
     function _reviewClock(uint256 proofAt, uint256 elapsed) internal {
-        bytes32 id = keccak256(abi.encode("clock", proofAt, elapsed));
+        bytes32 id = _oidSalt(buyer, keccak256(abi.encode("clock", proofAt, elapsed)));
         uint256 start = block.timestamp;
         _fund(id);
         vm.warp(T0 + proofAt);
@@ -118,7 +118,7 @@ contract PactEscrowFuzzTest is EscrowFixture {
     }
 
     function _expiry(uint256 deliverIn, uint256 warpTo) internal {
-        bytes32 id = keccak256(abi.encode("expiry", deliverIn, warpTo));
+        bytes32 id = _oidSalt(buyer, keccak256(abi.encode("expiry", deliverIn, warpTo)));
         uint64 deliverBy = uint64(block.timestamp + deliverIn);
         uint256 start = block.timestamp;
         vm.prank(buyer);
@@ -153,7 +153,7 @@ contract PactEscrowFuzzTest is EscrowFixture {
     function _defaultRuling(uint256 arbiterWindow, uint256 defaultBps, uint256 elapsed) internal {
         vm.prank(owner);
         escrow.setConfig(FEE_BPS, REVIEW, uint32(arbiterWindow), uint16(defaultBps));
-        bytes32 id = keccak256(abi.encode("ruling", arbiterWindow, defaultBps, elapsed));
+        bytes32 id = _oidSalt(buyer, keccak256(abi.encode("ruling", arbiterWindow, defaultBps, elapsed)));
         uint256 start = block.timestamp;
         _disputed(id);
         vm.warp(start + elapsed);
@@ -187,9 +187,9 @@ contract PactEscrowFuzzTest is EscrowFixture {
     }
 
     function _proofTwins(bytes32 proofHash, string memory uri, uint256 at) internal {
-        bytes32 withUri = keccak256(abi.encode("uri", proofHash, uri, at));
-        bytes32 hashOnly = keccak256(abi.encode("hash", proofHash, uri, at));
-        bytes32 emptyUri = keccak256(abi.encode("empty", proofHash, uri, at));
+        bytes32 withUri = _oidSalt(buyer, keccak256(abi.encode("uri", proofHash, uri, at)));
+        bytes32 hashOnly = _oidSalt(buyer, keccak256(abi.encode("hash", proofHash, uri, at)));
+        bytes32 emptyUri = _oidSalt(buyer, keccak256(abi.encode("empty", proofHash, uri, at)));
         _fund(withUri);
         _fund(hashOnly);
         _fund(emptyUri);

@@ -26,7 +26,8 @@ import {MockERC20} from "test/utils/Tokens.sol";
 ///      sequence sent as three real transactions to anvil (`script/escrow-gas-probe.sh`) gives identical
 ///      receipt `gasUsed`.
 abstract contract GasBase is EscrowFixture {
-    bytes32 internal constant GAS_ID = 0x6f1d6a7e0b3c4d2e9a8f7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e;
+    bytes32 internal GAS_ID =
+        _oidSalt(buyer, bytes32(0x6f1d6a7e0b3c4d2e9a8f7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e));
     bytes32 internal constant GAS_TERMS = 0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664fb9a3cb658;
     bytes32 internal constant GAS_PROOF = 0x2b2f7e3d9a1c4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b;
     /// @dev A CIDv1 (base32, sha2-256) as returned by IPFS pinning services: a realistic proof URI.
@@ -50,9 +51,9 @@ abstract contract GasBase is EscrowFixture {
         _approve(buyer, 1e30);
         // Steady state: a completed order left accrued fees (the ledger slot is non-zero), another open order
         // keeps the escrow's balance non-zero; treasury and seller hold tokens.
-        _proved(keccak256("steady-state-done"));
-        _accept(keccak256("steady-state-done"));
-        _fund(keccak256("steady-state"));
+        _proved(_oid(buyer, "steady-state-done"));
+        _accept(_oid(buyer, "steady-state-done"));
+        _fund(_oid(buyer, "steady-state"));
         _mint(treasury, 1e6);
         _mint(seller, 1e6);
     }
@@ -202,7 +203,7 @@ abstract contract GasAccept is GasBase {
         uint256 whole = _record("accept", abi.encodeCall(escrow.accept, (GAS_ID)));
         assertEq(escrow.claimable(seller), 0, "payout deferred: the figure would not be a real payout");
         // Target 56k for the standard ERC-20 (met); TestUSDT reads 4 more cold slots in `transfer`.
-        _check(whole, _usdt() ? 61_000 : 56_000);
+        _check(whole, _usdt() ? 62_000 : 56_000);
     }
 }
 
@@ -224,7 +225,7 @@ abstract contract GasAdvance is GasBase {
         uint256 whole = _record("advanceComplete", abi.encodeCall(escrow.advance, (GAS_ID)));
         assertEq(escrow.claimable(seller), 0, "payout deferred: the figure would not be a real payout");
         // Target 56k for the standard ERC-20 (met); TestUSDT reads 4 more cold slots in `transfer`.
-        _check(whole, _usdt() ? 64_000 : 56_000);
+        _check(whole, _usdt() ? 64_500 : 56_000);
     }
 }
 
@@ -245,7 +246,7 @@ abstract contract GasAdvanceFromProof is GasBase {
         uint256 whole = _record("advanceCompleteFromProof", abi.encodeCall(escrow.advance, (GAS_ID)));
         assertEq(escrow.claimable(seller), 0, "payout deferred: the figure would not be a real payout");
         // Not a target (the target is the completion from REVIEWING); an extra ReviewStarted log.
-        _check(whole, _usdt() ? 65_500 : 56_500);
+        _check(whole, _usdt() ? 66_500 : 57_500);
     }
 }
 

@@ -88,12 +88,50 @@ contract PactEscrowSignedTest is EscrowFixture {
     function test_fundWithOffer_openOffer_anyBuyer() public {
         IPactEscrow.Offer memory o = _offer();
         o.buyer = address(0);
+        o.orderId = _oid(address(0), "open-offer"); // an open offer's id is in the zero namespace
         bytes memory sig = _sign(sellerPk, o);
         _mint(stranger, AMOUNT);
         _approve(stranger, AMOUNT);
         vm.prank(stranger);
         escrow.fundWithOffer(o, sig);
-        assertEq(escrow.getOrder(ID).buyer, stranger);
+        assertEq(escrow.getOrder(o.orderId).buyer, stranger);
+    }
+
+    /// @notice An open offer whose id is in a buyer's namespace cannot be taken (not even by that buyer): the seller
+    ///         signs zero-namespace ids for open offers.
+    function test_fundWithOffer_openOffer_buyerNamespacedId_reverts() public {
+        IPactEscrow.Offer memory o = _offer();
+        o.buyer = address(0);
+        bytes memory sig = _sign(sellerPk, o);
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowForeignOrderId.selector, ID, buyer));
+        escrow.fundWithOffer(o, sig);
+    }
+
+    /// @notice A restricted offer's id must be in its buyer's namespace.
+    function test_fundWithOffer_restrictedOffer_foreignId_reverts() public {
+        IPactEscrow.Offer memory o = _offer();
+        o.orderId = _oid(stranger, "order-1");
+        bytes memory sig = _sign(sellerPk, o);
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowForeignOrderId.selector, o.orderId, buyer));
+        escrow.fundWithOffer(o, sig);
+    }
+
+    /// @notice Defect 1 of the review: a restricted offer cannot be killed by a third party funding its id first
+    ///         (before the fix, `fund(offer.orderId, seller, 1, ...)` by anyone made `fundWithOffer` revert with
+    ///         `EscrowOrderExists` forever).
+    function test_fundWithOffer_cannotBeSquattedByAThirdParty() public {
+        IPactEscrow.Offer memory o = _offer();
+        bytes memory sig = _sign(sellerPk, o);
+        _mint(stranger, 1);
+        _approve(stranger, 1);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowForeignOrderId.selector, ID, stranger));
+        escrow.fund(o.orderId, seller, 1, DELIVER_BY, TERMS);
+        vm.prank(buyer);
+        escrow.fundWithOffer(o, sig);
+        assertEq(escrow.getOrder(ID).amount, AMOUNT);
     }
 
     function test_fundWithOffer_wrongBuyer_reverts() public {
@@ -159,7 +197,7 @@ contract PactEscrowSignedTest is EscrowFixture {
         bytes memory sig = _sign(sellerPk, good);
         for (uint256 field; field < 7; ++field) {
             IPactEscrow.Offer memory o = _offer();
-            if (field == 0) o.orderId = keccak256("other");
+            if (field == 0) o.orderId = _oid(buyer, "other");
             if (field == 1) o.seller = stranger;
             if (field == 2) o.buyer = address(0);
             if (field == 3) o.amount = AMOUNT + 1;

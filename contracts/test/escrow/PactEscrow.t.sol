@@ -150,8 +150,8 @@ contract PactEscrowTest is EscrowFixture {
     /// @dev Open escrow (bits 0..107 of `_hot`, slot 5) + accrued fees (bits 108..215) must stay below 2^108,
     ///      so neither packed field can overflow into the next. Exactly at the cap funds; one more reverts.
     function test_fund_openEscrowCap_boundary() public {
-        _proved(keccak256("fees"));
-        _accept(keccak256("fees")); // accrued fees = _fee(AMOUNT), open escrow = 0
+        _proved(_oid(buyer, "fees"));
+        _accept(_oid(buyer, "fees")); // accrued fees = _fee(AMOUNT), open escrow = 0
         bytes32 slot = bytes32(uint256(5));
         uint256 v = uint256(vm.load(address(escrow), slot));
         uint256 mask = (uint256(1) << 108) - 1;
@@ -229,7 +229,7 @@ contract PactEscrowTest is EscrowFixture {
         emit IPactEscrow.ConfigUpdated(1, 200, 1 days, 2 days, 7000);
         vm.prank(owner);
         escrow.setConfig(200, 1 days, 2 days, 7000);
-        bytes32 id2 = keccak256("order-2");
+        bytes32 id2 = _oid(buyer, "order-2");
         vm.expectEmit(address(escrow));
         emit IPactEscrow.OrderFunded(id2, buyer, seller, AMOUNT, DELIVER_BY, TERMS, 1);
         _fund(id2);
@@ -1023,7 +1023,7 @@ contract PactEscrowTest is EscrowFixture {
 
     function test_refund_bySellerFromEachOpenState() public {
         bytes32[5] memory ids =
-            [keccak256("r1"), keccak256("r2"), keccak256("r3"), keccak256("r4"), keccak256("r5")];
+            [_oid(buyer, "r1"), _oid(buyer, "r2"), _oid(buyer, "r3"), _oid(buyer, "r4"), _oid(buyer, "r5")];
         _fund(ids[0]);
         _fund(ids[1]);
         _deliver(ids[1]);
@@ -1198,15 +1198,15 @@ contract PactEscrowTest is EscrowFixture {
     }
 
     function test_advanceMany_skipsNotDueAndUnknown() public {
-        bytes32 a = keccak256("a");
-        bytes32 b = keccak256("b");
+        bytes32 a = _oid(buyer, "a");
+        bytes32 b = _oid(buyer, "b");
         _reviewing(a);
         _fund(b);
         vm.warp(T0 + REVIEW);
         bytes32[] memory ids = new bytes32[](3);
         ids[0] = a;
         ids[1] = b;
-        ids[2] = keccak256("unknown");
+        ids[2] = _oid(buyer, "unknown");
         assertEq(escrow.advanceMany(ids), 1);
         assertEq(uint8(_state(a)), uint8(IPactEscrow.State.COMPLETED));
         assertEq(uint8(_state(b)), uint8(IPactEscrow.State.ESCROWED));
@@ -1276,9 +1276,9 @@ contract PactEscrowTest is EscrowFixture {
     // ----------------------------------------------------------------------------------------------------
 
     function test_terminal_everyMutatorReverts() public {
-        bytes32 c = keccak256("completed");
-        bytes32 r = keccak256("refunded");
-        bytes32 s = keccak256("resolved");
+        bytes32 c = _oid(buyer, "completed");
+        bytes32 r = _oid(buyer, "refunded");
+        bytes32 s = _oid(buyer, "resolved");
         _proved(c);
         _accept(c);
         _fund(r);

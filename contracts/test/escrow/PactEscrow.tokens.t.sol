@@ -2,12 +2,15 @@
 pragma solidity 0.8.30;
 
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Vm} from "forge-std/Vm.sol";
 
 import {IPactEscrow} from "src/interfaces/IPactEscrow.sol";
 import {TestUSDT} from "src/test/TestUSDT.sol";
 import {EscrowFixture} from "test/utils/EscrowFixture.sol";
+import {TetherLike, TetherUpgrade} from "test/utils/TetherLike.sol";
 import {
     BlocklistToken,
+    DoubleEntryToken,
     FeeOnTransferToken,
     MockERC20,
     ReentrantToken,
@@ -27,7 +30,7 @@ abstract contract TokenMatrixBase is EscrowFixture {
     }
 
     function test_matrix_refundAndResolve() public {
-        bytes32 a = keccak256("a");
+        bytes32 a = _oid(buyer, "a");
         _fund(a);
         uint256 before = _bal(buyer);
         vm.prank(buyer);
@@ -107,6 +110,32 @@ contract PactEscrowTokenReturnsFalseTest is TokenMatrixBase {
         vm.prank(seller);
         escrow.claim(seller);
         assertEq(_bal(seller), AMOUNT - _fee(AMOUNT));
+    }
+
+    /// @notice Weak spot 5 of the review: a `transfer` that moves the funds yet returns false. The payout is decided by
+    ///         the balance change, so the seller is paid once and nothing becomes claimable (before the fix the
+    ///         seller was paid AND credited: liabilities exceeded the balance by the payout).
+    function test_returnsFalse_movedButFalse_paysOnceNeverCredits() public {
+        _proved(ID);
+        ReturnsFalseToken(token).setLie(true);
+        vm.recordLogs();
+        _accept(ID);
+        assertEq(vm.getRecordedLogs().length, 1, "OrderCompleted only, no PayoutDeferred");
+        assertEq(_bal(seller), AMOUNT - _fee(AMOUNT));
+        assertEq(escrow.claimable(seller), 0);
+        assertEq(escrow.liabilities(), _bal(address(escrow)));
+        // A refund and both legs of a split behave the same.
+        bytes32 a = _oid(buyer, "a");
+        _fund(a);
+        _disputed(_oid(buyer, "b"));
+        uint256 before = _bal(buyer);
+        vm.prank(buyer);
+        escrow.cancel(a);
+        vm.prank(arbiter);
+        escrow.resolve(_oid(buyer, "b"), 5000);
+        assertEq(_bal(buyer) - before, AMOUNT + AMOUNT / 2);
+        assertEq(escrow.claimable(buyer) + escrow.claimable(seller), 0);
+        assertEq(escrow.liabilities(), _bal(address(escrow)));
     }
 
     function test_returnsFalse_withdrawFeesFailure_reverts() public {
@@ -217,7 +246,7 @@ contract PactEscrowTokenReentrantTest is TokenMatrixBase {
     function test_reentrant_withdrawFeesDuringWithdraw_reverts() public {
         _proved(ID);
         _accept(ID);
-        bytes32 other = keccak256("other");
+        bytes32 other = _oid(buyer, "other");
         _proved(other);
         _accept(other);
         ReentrantToken(token).arm(address(escrow), address(escrow), abi.encodeCall(escrow.withdrawFees, ()));
@@ -230,7 +259,7 @@ contract PactEscrowTokenReentrantTest is TokenMatrixBase {
     function test_reentrant_rescueDuringPayout_cannotTakeOwedFunds() public {
         // The escrow's owner is the reentrant token's target: even the owner re-entering mid-payout finds no
         // surplus, because the cumulative counters are only updated after the transfer.
-        _fund(keccak256("open"));
+        _fund(_oid(buyer, "open"));
         _proved(ID);
         vm.prank(owner);
         escrow.transferOwnership(token);
@@ -242,5 +271,151 @@ contract PactEscrowTokenReentrantTest is TokenMatrixBase {
         assertFalse(ReentrantToken(token).lastCallOk());
         assertEq(_bal(stranger), 0);
         assertEq(_bal(address(escrow)), escrow.liabilities());
+    }
+}
+
+/// @notice The Tether-faithful token before deprecation: the matrix, the fee switch turned on between funding and
+///         payout, and `destroyBlackFunds` of a party.
+contract PactEscrowTokenTetherTest is TokenMatrixBase {
+    function _deployToken() internal override returns (address) {
+        return address(new TetherLike());
+    }
+
+    /// @notice Weak spot 4 of the review: the fee switch turned on after funding. The escrow's books stay exact (its
+    ///         balance falls by what it sent: balance == liabilities); the event states what the escrow sent, the
+    ///         token's own `Transfer` log what the seller received (what the indexer records).
+    function test_tether_feeSwitchAfterFunding_eventSaysSentTransferSaysReceived() public {
+        _proved(ID);
+        TetherLike(token).setParams(19, 49); // the mainnet caps: < 20 bps, < 50 whole tokens
+        uint256 net = AMOUNT - _fee(AMOUNT);
+        uint256 tokenFee = (net * 19) / 10_000;
+        vm.recordLogs();
+        _accept(ID);
+        (uint256 sent, uint256 received) = _payoutLogs(seller);
+        assertEq(sent, net, "OrderCompleted.sellerAmount");
+        assertEq(received, net - tokenFee, "Transfer(escrow -> seller).value");
+        assertEq(_bal(seller), net - tokenFee);
+        assertEq(escrow.liabilities(), _fee(AMOUNT));
+        assertEq(_bal(address(escrow)), escrow.liabilities());
+        // New funding refuses the fee (the escrow would receive less than the order's amount).
+        vm.prank(buyer);
+        vm.expectRevert();
+        escrow.fund(_oid(buyer, "after-switch"), seller, AMOUNT, DELIVER_BY, TERMS);
+    }
+
+    /// @notice The token's owner burning a blocklisted buyer's funds touches nothing escrowed; the buyer's refund
+    ///         still arrives (Tether blocks sending, not receiving).
+    function test_tether_destroyBlackFundsOfBuyer_escrowUntouched() public {
+        _fund(ID);
+        TetherLike(token).addBlackList(buyer);
+        TetherLike(token).destroyBlackFunds(buyer);
+        assertEq(_bal(buyer), 0);
+        assertEq(_bal(address(escrow)), AMOUNT);
+        vm.prank(buyer);
+        escrow.cancel(ID);
+        assertEq(_bal(buyer), AMOUNT);
+        assertEq(escrow.liabilities(), 0);
+    }
+
+    /// @notice Defect 2 of the review, Tether's way: after `deprecate`, the upgraded contract is a second address of
+    ///         the escrowed token. Before the fix `rescue(upgraded, owner, balance)` emptied the escrow with every
+    ///         order still open; now only the surplus leaves, whichever address names it.
+    function test_tether_deprecated_rescueThroughUpgradedAddress_onlySurplus() public {
+        _fund(ID);
+        TetherUpgrade upgraded = _deprecate();
+        assertEq(_bal(address(escrow)), AMOUNT, "legacy balanceOf reads the upgraded books");
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowRescueBreaksCover.selector, 0, AMOUNT));
+        escrow.rescue(address(upgraded), owner, AMOUNT);
+        _mint(address(escrow), 7e6); // a donation: surplus
+        vm.prank(owner);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactEscrow.EscrowRescueBreaksCover.selector, AMOUNT - 1, AMOUNT)
+        );
+        escrow.rescue(address(upgraded), owner, 7e6 + 1);
+        vm.prank(owner);
+        escrow.rescue(address(upgraded), owner, 7e6);
+        assertEq(_bal(address(escrow)), AMOUNT);
+        assertEq(_bal(owner), 7e6);
+    }
+
+    /// @notice An order funded before `deprecate` completes after it: the payout goes through the forwarding.
+    function test_tether_deprecatedMidOrder_lifecycleCompletes() public {
+        _proved(ID);
+        _deprecate();
+        _accept(ID);
+        assertEq(_bal(seller), AMOUNT - _fee(AMOUNT));
+        escrow.withdrawFees();
+        assertEq(_bal(treasury), _fee(AMOUNT));
+        assertEq(_bal(address(escrow)), 0);
+    }
+
+    function _deprecate() internal returns (TetherUpgrade upgraded) {
+        upgraded = new TetherUpgrade(TetherLike(token));
+        TetherLike(token).deprecate(upgraded);
+    }
+
+    /// @dev From the recorded logs: the escrow's `OrderCompleted.sellerAmount` and the token `Transfer` to `to`.
+    function _payoutLogs(address to) internal returns (uint256 sent, uint256 received) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(escrow) && logs[i].topics[0] == IPactEscrow.OrderCompleted.selector
+            ) {
+                (, sent,) = abi.decode(logs[i].data, (address, uint256, uint256));
+            }
+            if (
+                logs[i].topics[0] == keccak256("Transfer(address,address,uint256)")
+                    && logs[i].topics[1] == bytes32(uint256(uint160(address(escrow))))
+                    && logs[i].topics[2] == bytes32(uint256(uint160(to)))
+            ) received = abi.decode(logs[i].data, (uint256));
+        }
+    }
+}
+
+/// @notice The whole matrix again with the Tether-faithful token deprecated before anything happens: every call
+///         goes through the legacy address's forwarding to the upgraded contract.
+contract PactEscrowTokenTetherDeprecatedTest is TokenMatrixBase {
+    function _deployToken() internal override returns (address) {
+        return address(new TetherLike());
+    }
+
+    function setUp() public override {
+        super.setUp();
+        _approve(buyer, 0); // the allowance moves to the upgraded books on first use
+        TetherLike(token).deprecate(new TetherUpgrade(TetherLike(token)));
+        _approve(buyer, type(uint256).max);
+    }
+
+    function test_tetherDeprecated_forwardingIsLive() public view {
+        assertTrue(TetherLike(token).deprecated());
+        assertEq(_bal(buyer), 1_000_000_000e6);
+    }
+}
+
+/// @notice A token with two entry points to one set of balances (a proxy whose implementation also accepts calls).
+contract PactEscrowTokenDoubleEntryTest is TokenMatrixBase {
+    function _deployToken() internal override returns (address) {
+        return address(new DoubleEntryToken());
+    }
+
+    /// @notice Defect 2 of the review: `rescue(secondEntry, ...)` moved escrowed funds (balance 0, liabilities
+    ///         unchanged) because only the escrowed token's own address was checked.
+    function test_doubleEntry_rescueThroughSecondEntry_cannotTakeEscrow() public {
+        _fund(ID);
+        address second = address(DoubleEntryToken(token).secondEntry());
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IPactEscrow.EscrowRescueBreaksCover.selector, 0, AMOUNT));
+        escrow.rescue(second, owner, AMOUNT);
+        vm.prank(owner);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactEscrow.EscrowRescueBreaksCover.selector, AMOUNT - 1, AMOUNT)
+        );
+        escrow.rescue(second, owner, 1);
+        _mint(address(escrow), 3);
+        vm.prank(owner);
+        escrow.rescue(second, owner, 3);
+        assertEq(_bal(address(escrow)), AMOUNT);
+        assertEq(escrow.liabilities(), AMOUNT);
     }
 }

@@ -8,13 +8,25 @@ import {Vm} from "forge-std/Vm.sol";
 
 import {PactEscrow} from "src/PactEscrow.sol";
 import {IPactEscrow} from "src/interfaces/IPactEscrow.sol";
-import {BlocklistToken} from "test/utils/Tokens.sol";
+import {TetherLike, TetherUpgrade} from "test/utils/TetherLike.sol";
+import {BlocklistToken, DoubleEntryToken, ReturnsFalseToken} from "test/utils/Tokens.sol";
 
-/// @notice Drives the escrow through random lifecycles with a recipient-blocklisting token and donations, and
-///         keeps ghost books rebuilt from the escrow's own terminal events.
+/// @notice Drives the escrow through random lifecycles, donations, the escrow owner's every admin action and the
+///         token's own quirks, and keeps ghost books rebuilt from the escrow's own terminal events. The token is one
+///         of `Kind`: a recipient-blocklisting ERC-20; the Tether-faithful token (sender blocklist, fee switch,
+///         `destroyBlackFunds` of parties, `deprecate` to an upgraded second entry point); a token with two entry
+///         points; a token whose `transfer` fails or moves funds yet returns false.
 contract EscrowHandler is CommonBase, StdCheats, StdUtils {
+    enum Kind {
+        BLOCKLIST,
+        TETHER,
+        DOUBLE_ENTRY,
+        RETURNS_FALSE
+    }
+
     PactEscrow public immutable escrow;
-    BlocklistToken public immutable token;
+    address public immutable token;
+    Kind public immutable kind;
     address public immutable owner;
     address public immutable arbiter;
 
@@ -41,19 +53,36 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
     bytes32 private constant RESOLVED_SIG =
         keccak256("OrderResolved(bytes32,address,uint8,uint16,uint256,uint256,uint256)");
 
-    constructor(PactEscrow escrow_, BlocklistToken token_, address owner_, address arbiter_) {
+    /// @dev `token_` must let this handler mint (the Tether-faithful token: owned by the handler).
+    constructor(PactEscrow escrow_, address token_, Kind kind_, address owner_, address arbiter_) {
         escrow = escrow_;
         token = token_;
+        kind = kind_;
         owner = owner_;
         arbiter = arbiter_;
         for (uint256 i; i < 3; ++i) {
             address b = makeAddr(string.concat("buyer", vm.toString(i)));
             buyers.push(b);
             sellers.push(makeAddr(string.concat("seller", vm.toString(i))));
-            token.mint(b, type(uint96).max);
+            _mint(b, type(uint96).max);
             vm.prank(b);
-            token.approve(address(escrow), type(uint256).max);
+            (bool ok,) = token.call(
+                abi.encodeWithSignature("approve(address,uint256)", address(escrow), type(uint256).max)
+            );
+            require(ok, "approve");
         }
+    }
+
+    /// @notice The escrowed token's balance of `who` (through whatever entry point it has now).
+    function balanceOf(address who) public view returns (uint256) {
+        (bool ok, bytes memory data) = token.staticcall(abi.encodeWithSignature("balanceOf(address)", who));
+        require(ok && data.length >= 32, "balanceOf");
+        return abi.decode(data, (uint256));
+    }
+
+    function _mint(address to, uint256 amount) internal {
+        (bool ok,) = token.call(abi.encodeWithSignature("mint(address,uint256)", to, amount));
+        require(ok, "mint");
     }
 
     function idsLength() external view returns (uint256) {
@@ -81,7 +110,7 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         address s = sellers[sellerSeed % sellers.length];
         amount = bound(amount, 1, 1e15);
         uint64 deliverBy = uint64(block.timestamp + bound(deliverIn, 1, 30 days));
-        bytes32 id = keccak256(abi.encode(ids.length, b));
+        bytes32 id = bytes32((uint256(uint160(b)) << 96) | uint96(ids.length));
         _begin();
         vm.prank(b);
         try escrow.fund(id, s, amount, deliverBy, bytes32(0)) {
@@ -209,27 +238,86 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
 
     function donate(uint256 amount) external {
         amount = bound(amount, 1, 1e12);
-        token.mint(address(escrow), amount);
+        _mint(address(escrow), amount);
         donated += amount;
     }
 
     function rescueSurplus(uint256 amount) external {
-        uint256 balance = token.balanceOf(address(escrow));
+        _rescue(token, amount);
+    }
+
+    /// @notice The owner's rescue through the token's OTHER address (Tether's upgraded contract once deprecated, the
+    ///         double-entry token's second entry), for up to everything the escrow holds: only surplus may leave.
+    function rescueOtherEntry(uint256 amount) external {
+        address other;
+        if (kind == Kind.TETHER && TetherLike(token).deprecated()) {
+            other = address(TetherLike(token).upgradedAddress());
+        }
+        if (kind == Kind.DOUBLE_ENTRY) other = address(DoubleEntryToken(token).secondEntry());
+        if (other == address(0)) return;
+        _rescue(other, amount);
+    }
+
+    /// @dev Rescues `amount` (bounded by the whole balance + 1) of `via`, which moves the escrowed token's balance.
+    function _rescue(address via, uint256 amount) internal {
+        uint256 balance = balanceOf(address(escrow));
         uint256 owed = escrow.liabilities();
         uint256 surplus = balance > owed ? balance - owed : 0;
-        amount = bound(amount, 0, surplus + 1);
+        amount = bound(amount, 0, via == token ? surplus + 1 : balance + 1);
         vm.prank(owner);
-        try escrow.rescue(address(token), owner, amount) {
+        try escrow.rescue(via, owner, amount) {
             rescued += amount;
             if (amount > surplus) violation = "rescue took more than the surplus";
         } catch {}
+        _checkCover("rescue");
     }
 
+    /// @notice The escrow owner's other admin actions: pause, arbiter, treasury (none may touch the balance).
+    function adminAction(uint256 seed) external {
+        vm.startPrank(owner);
+        if (seed % 3 == 0) escrow.setPaused(seed & 8 != 0);
+        else if (seed % 3 == 1) escrow.setArbiter(seed & 8 != 0 ? arbiter : owner);
+        else escrow.setTreasury(address(uint160(seed >> 8) | 1));
+        vm.stopPrank();
+        _checkCover("admin action");
+    }
+
+    /// @notice The token's blocklist (recipient-blocking ERC-20, Tether's sender blocklist, incl. the escrow itself),
+    ///         or a failing / lying `transfer`.
     function setBlocked(uint256 actorSeed, bool blocked) external {
         address a = actorSeed % 2 == 0
             ? buyers[(actorSeed / 2) % buyers.length]
             : sellers[(actorSeed / 2) % sellers.length];
-        token.setBlocked(a, blocked);
+        if (kind == Kind.BLOCKLIST) BlocklistToken(token).setBlocked(a, blocked);
+        if (kind == Kind.TETHER) {
+            if (actorSeed % 7 == 0) a = address(escrow); // the escrow cannot send: payouts deferred, claims fail
+            if (blocked) TetherLike(token).addBlackList(a);
+            else TetherLike(token).removeBlackList(a);
+        }
+        if (kind == Kind.RETURNS_FALSE) {
+            if (actorSeed % 2 == 0) ReturnsFalseToken(token).setLie(blocked);
+            else ReturnsFalseToken(token).setFailTransfers(blocked);
+        }
+    }
+
+    /// @notice Tether's owner powers over its own token: the fee switch, burning a blocklisted PARTY's funds (never
+    ///         the escrow's: that would be the token issuer confiscating escrowed funds, which no contract can
+    ///         prevent), and `deprecate` to an upgraded contract (once).
+    function tetherAdmin(uint256 seed) external {
+        if (kind != Kind.TETHER) return;
+        TetherLike t = TetherLike(token);
+        uint256 op = seed % 4;
+        if (op == 0) {
+            t.setParams(19, 49);
+        } else if (op == 1) {
+            t.setParams(0, 0);
+        } else if (op == 2) {
+            address a = buyers[(seed / 4) % buyers.length];
+            if (!t.isBlackListed(a)) t.addBlackList(a);
+            t.destroyBlackFunds(a);
+        } else if (!t.deprecated()) {
+            t.deprecate(new TetherUpgrade(t));
+        }
     }
 
     function claim(uint256 actorSeed) external {
@@ -260,7 +348,7 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         // Only orders whose terminal payout happened (an order that is COMPLETED by the clock alone may still
         // legitimately be paid out by `accept` or `advance`).
         if (id == 0 || payouts[id] == 0) return;
-        uint256 balance = token.balanceOf(address(escrow));
+        uint256 balance = balanceOf(address(escrow));
         _begin();
         bool ok;
         vm.startPrank(o.seller);
@@ -295,7 +383,7 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         (ok,) = address(escrow).call(abi.encodeCall(escrow.advance, (id)));
         _mustFail(ok);
         _end();
-        if (token.balanceOf(address(escrow)) != balance) violation = "money moved on a terminal order";
+        if (balanceOf(address(escrow)) != balance) violation = "money moved on a terminal order";
     }
 
     // ------------------------------------------------------------------------------------------------------
@@ -306,6 +394,12 @@ contract EscrowHandler is CommonBase, StdCheats, StdUtils {
         if (ids.length == 0) return (bytes32(0), o);
         id = ids[seed % ids.length];
         o = escrow.getOrder(id);
+    }
+
+    function _checkCover(string memory what) internal {
+        if (balanceOf(address(escrow)) < escrow.liabilities()) {
+            violation = string.concat(what, ": the balance fell below liabilities");
+        }
     }
 
     function _mustFail(bool ok) internal {

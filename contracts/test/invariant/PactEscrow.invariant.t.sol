@@ -6,32 +6,35 @@ import {Test} from "forge-std/Test.sol";
 import {EscrowHandler} from "./EscrowHandler.sol";
 import {PactEscrow} from "src/PactEscrow.sol";
 import {IPactEscrow} from "src/interfaces/IPactEscrow.sol";
-import {BlocklistToken} from "test/utils/Tokens.sol";
+import {TetherLike} from "test/utils/TetherLike.sol";
+import {BlocklistToken, DoubleEntryToken, ReturnsFalseToken} from "test/utils/Tokens.sol";
 
-/// @notice Invariants of the escrow under random lifecycles, blocklisted recipients, donations, rescues and
-///         settings changes (all through `EscrowHandler`).
-contract PactEscrowInvariantTest is Test {
+/// @notice Invariants of the escrow under random lifecycles, blocklists, donations, the owner's every admin action
+///         (rescues through any entry point, pause, arbiter, treasury, settings) and the token's quirks (all through
+///         `EscrowHandler`), run once per token kind (the contracts below). Headline: no admin key can reduce the
+///         escrowed token's balance below liabilities.
+abstract contract PactEscrowInvariantBase is Test {
     PactEscrow internal escrow;
-    BlocklistToken internal token;
+    address internal token;
     EscrowHandler internal handler;
     address internal owner = makeAddr("owner");
     address internal arbiter = makeAddr("arbiter");
     address internal treasury = makeAddr("treasury");
     uint16 internal constant MAX_FEE_BPS = 1000;
 
+    function _token() internal virtual returns (address, EscrowHandler.Kind);
+
     function setUp() public {
         vm.warp(1_750_000_000);
-        token = new BlocklistToken();
+        EscrowHandler.Kind kind;
+        (token, kind) = _token();
         escrow = new PactEscrow(
-            address(token),
-            owner,
-            arbiter,
-            treasury,
-            MAX_FEE_BPS,
-            IPactEscrow.Config(100, 72 hours, 7 days, 5000)
+            token, owner, arbiter, treasury, MAX_FEE_BPS, IPactEscrow.Config(100, 72 hours, 7 days, 5000)
         );
-        handler = new EscrowHandler(escrow, token, owner, arbiter);
-        token.setBlocked(address(0), false);
+        // The handler mints and runs the token's own admin powers (it owns the Tether-faithful token).
+        address next = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
+        if (kind == EscrowHandler.Kind.TETHER) TetherLike(token).transferOwnership(next);
+        handler = new EscrowHandler(escrow, token, kind, owner, arbiter);
         targetContract(address(handler));
     }
 
@@ -51,7 +54,7 @@ contract PactEscrowInvariantTest is Test {
         }
         uint256 owed = open + escrow.accruedFees() + claims;
         assertEq(escrow.liabilities(), owed, "liabilities() != open + fees + claims");
-        uint256 balance = token.balanceOf(address(escrow));
+        uint256 balance = handler.balanceOf(address(escrow));
         assertGe(balance, owed, "balance below liabilities");
         assertEq(balance, owed + handler.donated() - handler.rescued(), "balance != liabilities + surplus");
     }
@@ -95,5 +98,34 @@ contract PactEscrowInvariantTest is Test {
         }
         assertEq(escrow.advanceMany(ids), 0, "second sweep changed something");
         vm.revertToState(snapshot);
+    }
+}
+
+/// @notice Recipient-blocklisting ERC-20 (USDC-like).
+contract PactEscrowInvariantTest is PactEscrowInvariantBase {
+    function _token() internal override returns (address, EscrowHandler.Kind) {
+        return (address(new BlocklistToken()), EscrowHandler.Kind.BLOCKLIST);
+    }
+}
+
+/// @notice The Tether-faithful token: sender blocklist (the escrow included), fee switch, `destroyBlackFunds` of
+///         parties, `deprecate` to an upgraded contract that the owner then tries to rescue through.
+contract PactEscrowTetherInvariantTest is PactEscrowInvariantBase {
+    function _token() internal override returns (address, EscrowHandler.Kind) {
+        return (address(new TetherLike()), EscrowHandler.Kind.TETHER);
+    }
+}
+
+/// @notice Two entry points to one set of balances.
+contract PactEscrowDoubleEntryInvariantTest is PactEscrowInvariantBase {
+    function _token() internal override returns (address, EscrowHandler.Kind) {
+        return (address(new DoubleEntryToken()), EscrowHandler.Kind.DOUBLE_ENTRY);
+    }
+}
+
+/// @notice `transfer` that fails by returning false, or moves the funds and still returns false.
+contract PactEscrowReturnsFalseInvariantTest is PactEscrowInvariantBase {
+    function _token() internal override returns (address, EscrowHandler.Kind) {
+        return (address(new ReturnsFalseToken()), EscrowHandler.Kind.RETURNS_FALSE);
     }
 }

@@ -28,7 +28,8 @@ abstract contract EscrowFixture is Test {
     uint256 internal constant T0 = 1_750_000_000;
     uint64 internal constant DELIVER_BY = uint64(T0 + 5 days);
 
-    bytes32 internal constant ID = keccak256("order-1");
+    /// @dev The buyer's first order id (the high 160 bits of an order id are its buyer).
+    bytes32 internal ID = _oid(buyer, "order-1");
     bytes32 internal constant TERMS = keccak256("terms");
     bytes32 internal constant PROOF = keccak256("proof");
     string internal constant URI = "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
@@ -69,6 +70,15 @@ abstract contract EscrowFixture is Test {
             token.staticcall(abi.encodeWithSignature("balanceOf(address)", account));
         require(ok, "balanceOf failed");
         return abi.decode(data, (uint256));
+    }
+
+    /// @dev An order id in `b`'s namespace: `b` in the high 160 bits, 96 bits of `label`'s hash below.
+    function _oid(address b, string memory label) internal pure returns (bytes32) {
+        return _oidSalt(b, keccak256(bytes(label)));
+    }
+
+    function _oidSalt(address b, bytes32 salt) internal pure returns (bytes32) {
+        return bytes32((uint256(uint160(b)) << 96) | uint96(uint256(salt)));
     }
 
     function _fund(bytes32 id) internal {

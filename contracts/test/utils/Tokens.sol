@@ -21,12 +21,18 @@ contract MockERC20 is ERC20Permit {
     }
 }
 
-/// @notice Returns `false` (never reverts) when a transfer cannot happen or when told to fail.
+/// @notice Returns `false` (never reverts) when a transfer cannot happen or when told to fail; told to lie, its
+///         `transfer` moves the funds and still returns `false`.
 contract ReturnsFalseToken {
     uint8 public constant decimals = 6;
     mapping(address => uint256) public balanceOf;
     mapping(address => mapping(address => uint256)) public allowance;
     bool public failTransfers;
+    bool public lie;
+
+    function setLie(bool lie_) external {
+        lie = lie_;
+    }
 
     function mint(address to, uint256 amount) external {
         balanceOf[to] += amount;
@@ -45,7 +51,7 @@ contract ReturnsFalseToken {
         if (failTransfers || balanceOf[msg.sender] < amount) return false;
         balanceOf[msg.sender] -= amount;
         balanceOf[to] += amount;
-        return true;
+        return !lie;
     }
 
     function transferFrom(address from, address to, uint256 amount) external returns (bool) {
@@ -137,5 +143,47 @@ contract ReentrantToken is ERC20 {
             target = address(0);
             (lastCallOk, lastReturn) = t.call(data);
         }
+    }
+}
+
+/// @notice A token with two entry points to one set of balances (like a proxied token whose implementation also
+///         accepts direct calls): `secondEntry().transfer` moves the caller's balance of this token.
+contract DoubleEntryToken is ERC20 {
+    SecondEntry public immutable secondEntry;
+
+    constructor() ERC20("Double entry", "DBL") {
+        secondEntry = new SecondEntry(this);
+    }
+
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    /// @notice The second entry point's transfer, on behalf of its caller.
+    function transferVia(address from, address to, uint256 amount) external returns (bool) {
+        require(msg.sender == address(secondEntry), "only the second entry");
+        _transfer(from, to, amount);
+        return true;
+    }
+}
+
+/// @notice The second address of {DoubleEntryToken}.
+contract SecondEntry {
+    DoubleEntryToken public immutable main;
+
+    constructor(DoubleEntryToken main_) {
+        main = main_;
+    }
+
+    function balanceOf(address who) external view returns (uint256) {
+        return main.balanceOf(who);
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        return main.transferVia(msg.sender, to, amount);
     }
 }
