@@ -61,6 +61,12 @@ impl AppOrder {
         let dec = self.token_decimals as u32;
         Negotiation {
             order_id: hex0x(&self.order_id),
+            buyer_address: hex0x(
+                pact_bindings::buyer_of(
+                    B256::try_from(self.order_id.as_slice()).unwrap_or_default(),
+                )
+                .as_slice(),
+            ),
             listing_id: self.listing_id,
             buyer_agent: self.buyer_handle.clone(),
             seller_agent: self.seller_handle.clone(),
@@ -98,8 +104,11 @@ impl AppOrder {
 /// An order as negotiated in the app (before and besides the chain).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Negotiation {
-    /// The bytes32 order id (`0x` + 64 hex digits) to fund on-chain.
+    /// The bytes32 order id (`0x` + 64 hex digits) to fund on-chain. Its first 20 bytes are
+    /// `buyer_address`: the escrow accepts it only from that wallet, so nobody else can occupy it.
     pub order_id: String,
+    /// The buyer's wallet that funds the order (fixed when the negotiation opens).
+    pub buyer_address: String,
     /// The listing negotiated on.
     pub listing_id: i64,
     /// Handle of the buyer.
@@ -217,6 +226,44 @@ pub struct TermsBody {
     #[serde(default)]
     #[schemars(regex(pattern = r"^0x[0-9a-fA-F]{40}$"))]
     seller_address: Option<String>,
+    /// Only when a negotiation opens: the buyer's wallet that will fund (bound to the buyer's
+    /// agent; default: the address the buyer bound first). The order id is in its namespace.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^0x[0-9a-fA-F]{40}$"))]
+    buyer_address: Option<String>,
+}
+
+/// The wallet a negotiation's order id belongs to: `requested` (bound to the buyer) or the
+/// address the buyer bound first. The escrow only accepts an order id from the wallet in its
+/// first 20 bytes (`pact_bindings::order_id`), so the id is derived from it here.
+async fn buyer_wallet(
+    conn: &mut PgConnection,
+    buyer_agent: i64,
+    requested: Option<&str>,
+) -> ApiResult<Address> {
+    let requested = requested
+        .map(|a| parse_address("buyer_address", a))
+        .transpose()?;
+    let bound: Option<(Vec<u8>,)> = sqlx::query_as(
+        "SELECT address FROM agent_addresses WHERE agent_id = $1 AND ($2::BYTEA IS NULL OR address = $2)
+         ORDER BY bound_at, address LIMIT 1",
+    )
+    .bind(buyer_agent)
+    .bind(requested.map(|a| a.to_vec()))
+    .fetch_optional(&mut *conn)
+    .await?;
+    match bound {
+        Some((a,)) => Ok(Address::from_slice(&a)),
+        None if requested.is_some() => Err(ApiError::unprocessable(
+            "buyer_address_not_bound",
+            "buyer_address must be an address the buyer bound to its agent",
+        )),
+        None => Err(ApiError::unprocessable(
+            "buyer_wallet_required",
+            "the buyer must bind a wallet (POST /v1/agents/me/addresses) before a negotiation \
+             opens: the order id belongs to the wallet that funds it",
+        )),
+    }
 }
 
 struct Terms {
@@ -322,7 +369,8 @@ pub async fn negotiate(
     let amount = terms
         .amount
         .unwrap_or_else(|| Amount(price).base_units(decimals as u32));
-    let id = OrderId::random();
+    let wallet = buyer_wallet(&mut tx, buyer, body.buyer_address.as_deref()).await?;
+    let id = OrderId(pact_bindings::random_order_id(wallet));
     let now = st.now();
     sqlx::query(
         "INSERT INTO app_orders (order_id, listing_id, buyer_agent, seller_agent, chain_id, escrow,
@@ -371,6 +419,12 @@ pub async fn propose(
     ApiJson(body): ApiJson<TermsBody>,
 ) -> ApiResult<Json<Negotiation>> {
     let id = OrderId::parse(&id)?;
+    if body.buyer_address.is_some() {
+        return Err(ApiError::unprocessable(
+            "buyer_address_fixed",
+            "buyer_address is fixed when the negotiation opens (the order id is in its namespace)",
+        ));
+    }
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
     if !matches!(o.status.as_str(), "NEGOTIATING" | "AWAITING_PAY") {

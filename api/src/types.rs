@@ -91,10 +91,6 @@ impl OrderId {
             )
         })
     }
-    /// A fresh random order id.
-    pub fn random() -> Self {
-        Self(B256::from(rand::random::<[u8; 32]>()))
-    }
 }
 
 /// A positive token amount as a decimal string, with at most the token's decimals.

@@ -183,6 +183,12 @@ impl App {
     /// Binds a fresh wallet to the agent through challenge + EIP-191 signature.
     pub async fn bind_wallet(&self, key: &str) -> (PrivateKeySigner, Address) {
         let signer = PrivateKeySigner::random();
+        let addr = self.bind_signer(key, &signer).await;
+        (signer, addr)
+    }
+
+    /// Binds `signer`'s address to the agent (challenge + EIP-191 signature).
+    pub async fn bind_signer(&self, key: &str, signer: &PrivateKeySigner) -> Address {
         let addr = signer.address();
         let (s, c) = self
             .post(
@@ -203,7 +209,7 @@ impl App {
             )
             .await;
         assert_eq!(s, 201, "{v}");
-        (signer, addr)
+        addr
     }
 
     pub async fn listing(&self, key: &str, kind: &str, title: &str, price: &str) -> i64 {

@@ -260,6 +260,9 @@ async fn real_responses_match_the_document() {
     let bob = r["api_key"].as_str().unwrap().to_string();
     let a = Some(alice.as_str());
     let b = Some(bob.as_str());
+    // Both may buy (bob on alice's offer, alice on bob's bounty): both bind a wallet first.
+    app.bind_wallet(&alice).await;
+    app.bind_wallet(&bob).await;
 
     // Agents, keys, identity.
     rec.get("/v1/agents/me", a).await;

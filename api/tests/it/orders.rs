@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 async fn agreed_order(app: &App) -> (String, String, i64, String, alloy::primitives::Address) {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
+    app.bind_wallet(&bob).await; // the buyer's wallet: the order id is in its namespace
     let listing = app.listing(&alice, "offer", "Rust backend", "100").await;
     let (s, o) = app
         .post(
@@ -108,6 +109,7 @@ async fn negotiation_reaches_awaiting_pay_then_shows_the_chain_state_once_funded
     let app = App::spawn().await;
     let (alice, bob, listing, id, seller_addr) = agreed_order(&app).await;
     let carol = app.register("carol").await;
+    app.bind_wallet(&carol).await;
     // A competing negotiation on the same listing.
     let (_, rival) = app
         .post(
@@ -318,8 +320,10 @@ async fn negotiation_rules() {
     let app = App::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
+    app.bind_wallet(&bob).await; // the buyer's wallet: the order id is in its namespace
     let offer = app.listing(&alice, "offer", "Thing offered", "10").await;
     let bounty = app.listing(&alice, "bounty", "Thing wanted", "10").await;
+    app.bind_wallet(&alice).await; // alice buys on her own bounty
     let (s, v) = app
         .post(
             &format!("/v1/listings/{offer}/negotiations"),
@@ -394,6 +398,7 @@ async fn only_the_two_parties_read_and_post_in_a_thread() {
     let app = App::spawn().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
+    app.bind_wallet(&bob).await; // the buyer's wallet: the order id is in its namespace
     let eve = app.register("eve").await;
     let listing = app.listing(&alice, "offer", "Thread test", "1").await;
     let (_, o) = app
@@ -480,4 +485,63 @@ async fn only_the_two_parties_read_and_post_in_a_thread() {
         .0,
         404
     );
+}
+
+/// The order id the API hands out is in the buyer wallet's namespace (its first 20 bytes), so the
+/// escrow accepts it from that wallet only: nobody can squat or imitate it on-chain.
+#[tokio::test]
+async fn the_order_id_belongs_to_the_buyers_wallet() {
+    let app = App::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let listing = app.listing(&alice, "offer", "Audit", "25").await;
+    let path = format!("/v1/listings/{listing}/negotiations");
+    let (s, v) = app.post(&path, Some(&bob), json!({})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("buyer_wallet_required")),
+        "{v}"
+    );
+    let (_, first) = app.bind_wallet(&bob).await;
+    let (s, v) = app
+        .post(&path, Some(&bob), json!({ "buyer_address": alice_addr() }))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("buyer_address_not_bound")),
+        "{v}"
+    );
+    // By default the wallet the buyer bound (first); a second one can be named.
+    for k in 0..2 {
+        let (body, wallet) = if k == 0 {
+            (json!({}), first)
+        } else {
+            let (_, second) = app.bind_wallet(&bob).await;
+            (json!({ "buyer_address": second.to_string() }), second)
+        };
+        let (s, o) = app.post(&path, Some(&bob), body).await;
+        assert_eq!(s, 201, "{o}");
+        let id: alloy::primitives::B256 = o["order_id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(pact_bindings::buyer_of(id), wallet);
+        assert_eq!(
+            o["buyer_address"].as_str().unwrap(),
+            wallet.to_string().to_lowercase()
+        );
+        let (s, v) = app
+            .post(
+                &format!("/v1/orders/{id}/terms"),
+                Some(&bob),
+                json!({ "buyer_address": wallet.to_string() }),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (422, Some("buyer_address_fixed")),
+            "{v}"
+        );
+    }
+}
+
+fn alice_addr() -> String {
+    "0x00000000000000000000000000000000000a11ce".into()
 }

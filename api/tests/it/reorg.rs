@@ -95,6 +95,9 @@ async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
     let dave = app.register_with("dave", hook).await.0;
     let erin = app.register("erin").await;
     let (_, seller) = app.bind_wallet(&alice).await;
+    for buyer in [&bob, &carol, &dave, &erin] {
+        app.bind_wallet(buyer).await;
+    }
     let seller_addr = seller.to_string();
     let listing = app.listing(&alice, "offer", "Audit", "25").await;
     let won = negotiate(&app, listing, &bob).await;
@@ -219,12 +222,19 @@ mod real_chain {
 
     const DAY: u32 = 86_400;
     const PAYER: usize = 1;
+    const RIVAL_PAYER: usize = 3;
 
-    async fn fund(chain: &TestChain, escrow: Address, order: &Value) -> eyre::Result<()> {
+    /// Funds `order` from anvil account `payer` (the wallet its buyer bound: the id's namespace).
+    async fn fund(
+        chain: &TestChain,
+        escrow: Address,
+        order: &Value,
+        payer: usize,
+    ) -> eyre::Result<()> {
         let f = &order["fund"];
         let s = |k: &str| f[k].as_str().unwrap().to_string();
         // A fresh provider: its receipt watcher must not remember blocks of a dropped branch.
-        PactEscrow::new(escrow, chain.provider_for(PAYER))
+        PactEscrow::new(escrow, chain.provider_for(payer))
             .fund(
                 s("order_id").parse::<B256>()?,
                 s("seller").parse::<Address>()?,
@@ -268,18 +278,19 @@ mod real_chain {
         // Anvil's first two deployments are the token and escrow the API is configured with.
         assert_eq!(usdt.address().to_string().to_lowercase(), TOKEN);
         assert_eq!(escrow.address().to_string().to_lowercase(), ESCROW);
-        let payer = chain.signer(PAYER).address();
-        usdt.mint(payer, U256::from(1_000_000_000u64))
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        TestUSDT::new(*usdt.address(), chain.provider_for(PAYER))
-            .approve(*escrow.address(), U256::MAX)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
+        for p in [PAYER, RIVAL_PAYER] {
+            usdt.mint(chain.signer(p).address(), U256::from(1_000_000_000u64))
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            TestUSDT::new(*usdt.address(), chain.provider_for(p))
+                .approve(*escrow.address(), U256::MAX)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+        }
 
         let app = App::spawn().await;
         let mut contracts = Contracts::default();
@@ -303,6 +314,8 @@ mod real_chain {
         let bob = app.register("bob").await;
         let dave = app.register("dave").await;
         let (_, seller) = app.bind_wallet(&alice).await;
+        app.bind_signer(&bob, &chain.signer(PAYER)).await;
+        app.bind_signer(&dave, &chain.signer(RIVAL_PAYER)).await;
         let listing = app.listing(&alice, "offer", "Audit", "25").await;
         let won = negotiate(&app, listing, &bob).await;
         let rival = negotiate(&app, listing, &dave).await;
@@ -310,7 +323,7 @@ mod real_chain {
         let rival_terms = agree(&app, &rival, &alice, &dave, &seller.to_string()).await;
 
         let snap = rpc(&chain, "evm_snapshot", json!([])).await?;
-        fund(&chain, *escrow.address(), &won_terms).await?;
+        fund(&chain, *escrow.address(), &won_terms, PAYER).await?;
         wait_state(&app, &won, &bob, "FUNDED").await;
         let (_, v) = app.get(&format!("/v1/orders/{won}"), Some(&bob)).await;
         assert_eq!(
@@ -334,7 +347,7 @@ mod real_chain {
         assert!(reorgs >= 1, "the indexer saw no reorg");
 
         // On the new branch the rival's order is the one funded.
-        fund(&chain, *escrow.address(), &rival_terms).await?;
+        fund(&chain, *escrow.address(), &rival_terms, RIVAL_PAYER).await?;
         wait_state(&app, &rival, &dave, "FUNDED").await;
         wait_state(&app, &won, &bob, "CANCELLED").await;
 

@@ -98,6 +98,7 @@ async fn thread_with_hook(app: &App, rx: &Receiver) -> (String, String, String) 
     let (alice, secret) = app.register_with("alice", Some(&rx.url)).await;
     *rx.secret.lock().unwrap() = secret.unwrap();
     let bob = app.register("bob").await;
+    app.bind_wallet(&bob).await;
     let listing = app.listing(&alice, "offer", "Hooked", "5").await;
     let (_, o) = app
         .post(

@@ -12,9 +12,11 @@
 
 pub mod deployment;
 pub mod escrow_enums;
+pub mod order_id;
 pub mod toolchain;
 
 pub use deployment::Deployment;
+pub use order_id::{buyer_of, order_id, random_order_id};
 
 // Each contract gets its own module: structs declared in shared interfaces (e.g.
 // `ILiteBase.BatchHeader`) are generated once per contract that uses them.

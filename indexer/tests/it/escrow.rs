@@ -31,10 +31,6 @@ struct Market {
     store: Store,
 }
 
-fn id(n: u64) -> B256 {
-    keccak256(n.to_be_bytes())
-}
-
 impl Market {
     async fn new() -> eyre::Result<Self> {
         let chain = pact_testkit::anvil(31337)?;
@@ -133,9 +129,10 @@ impl Market {
     async fn fund(&self, buyer: usize, n: u64, amount: u64) -> eyre::Result<B256> {
         let seller = self.chain.signer(2).address();
         let deliver_by = self.now().await? + 10 * DAY;
+        let id = pact_bindings::order_id(self.chain.signer(buyer).address(), n.into());
         self.as_party(buyer)
             .fund(
-                id(n),
+                id,
                 seller,
                 U256::from(amount),
                 deliver_by,
@@ -145,7 +142,7 @@ impl Market {
             .await?
             .get_receipt()
             .await?;
-        Ok(id(n))
+        Ok(id)
     }
 
     /// Every projected order equals the contract's `getOrder` and `nextDeadline`.

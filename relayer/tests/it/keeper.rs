@@ -5,7 +5,7 @@
 
 use crate::common::mined;
 use alloy::{
-    primitives::{B256, U256, keccak256},
+    primitives::{B256, U256},
     providers::Provider,
     rpc::types::Filter,
     sol_types::SolEvent,
@@ -76,7 +76,9 @@ async fn keeper_completes_orders_at_72h_and_144h_in_batches() -> eyre::Result<()
         .unwrap()
         .header
         .timestamp;
-    let ids: Vec<B256> = (0..10).map(|k| keccak256(format!("order-{k}"))).collect();
+    let ids: Vec<B256> = (0..10)
+        .map(|k| pact_bindings::order_id(chain.signer(1).address(), k))
+        .collect();
     for id in &ids {
         send!(
             buyer,
@@ -255,7 +257,7 @@ async fn keeper_and_relayer_share_one_nonce_manager_without_gaps() -> eyre::Resu
         .header
         .timestamp;
     for k in 0..6 {
-        let id = keccak256(format!("shared-{k}"));
+        let id = pact_bindings::order_id(s.sat.signer(2).address(), k);
         send!(
             buyer,
             PactEscrow::new(escrow, buyer.clone()).fund(

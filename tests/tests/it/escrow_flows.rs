@@ -52,7 +52,7 @@ fn hash(r: &TransactionReceipt) -> B256 {
 async fn three_rejections_dispute_then_the_arbiter_splits() -> eyre::Result<()> {
     let s = Stack::up(Opts::escrow("dispute")).await?;
     let (buyer, seller) = (s.addr(BUYER), s.addr(SELLER));
-    let id = new_id();
+    let id = new_id(buyer);
     // An amount whose split rounds: the seller's share is floored, the fee is taken from it.
     let amount = 12_345_679u64;
     let funded = s.fund(BUYER, id, amount, s.now().await? + 2 * DAY).await?;
@@ -174,7 +174,7 @@ async fn three_rejections_dispute_then_the_arbiter_splits() -> eyre::Result<()> 
 async fn keeper_applies_the_default_ruling_fixed_at_funding() -> eyre::Result<()> {
     let s = Stack::up(Opts::escrow("default_ruling")).await?;
     let (buyer, seller) = (s.addr(BUYER), s.addr(SELLER));
-    let id = new_id();
+    let id = new_id(buyer);
     let amount = 10_000_000u64;
     let funded = s.fund(BUYER, id, amount, s.now().await? + 5 * DAY).await?;
     let (buyer0, seller0) = (s.balance(buyer).await?, s.balance(seller).await?);
@@ -260,7 +260,11 @@ async fn keeper_refunds_orders_past_their_delivery_deadline() -> eyre::Result<()
     );
     let now = s.now().await?;
     // Never started, started but never proved, and one whose deadline is further away.
-    let (idle, started, later) = (new_id(), new_id(), new_id());
+    let (idle, started, later) = (
+        new_id(s.addr(BUYER)),
+        new_id(s.addr(BUYER2)),
+        new_id(s.addr(BUYER)),
+    );
     let f_idle = s.fund(BUYER, idle, 7_000_000, now + DAY).await?;
     let f_started = s.fund(BUYER2, started, 3_500_000, now + DAY).await?;
     let f_later = s.fund(BUYER, later, 1_000_000, now + 3 * DAY).await?;

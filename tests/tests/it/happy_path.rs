@@ -20,13 +20,15 @@ async fn two_agents_trade_through_the_whole_stack() -> eyre::Result<()> {
     let s = Stack::up(Opts::escrow("happy_path")).await?;
     let api = &s.api;
 
-    // Two agents meet on the API; the seller binds its wallet by signed challenge.
+    // Two agents meet on the API; both bind their wallets by signed challenge.
     let (hook_url, received) = webhook_receiver().await?;
     let (seller_key, hook_secret) = s.api.register("seller-bot", Some(&hook_url)).await?;
     let hook_secret = hook_secret.expect("a webhook secret at registration");
     let (buyer_key, _) = s.api.register("buyer-bot", None).await?;
     let seller_wallet = s.home.signer(SELLER);
     api.bind(&seller_key, &seller_wallet).await?;
+    // The buyer binds the wallet that will fund: the API derives the order id from it.
+    api.bind(&buyer_key, &s.home.signer(BUYER)).await?;
     let listing = api
         .post(
             "/v1/listings",

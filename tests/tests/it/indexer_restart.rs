@@ -36,11 +36,11 @@ async fn indexer_killed_mid_flow_loses_and_doubles_nothing() -> eyre::Result<()>
     })
     .await?;
     let now = s.now().await?;
-    let ids: Vec<B256> = (0..8).map(|_| new_id()).collect();
+    let buyer_of = |k: usize| if k.is_multiple_of(2) { BUYER } else { BUYER2 };
+    let ids: Vec<B256> = (0..8).map(|k| new_id(s.addr(buyer_of(k)))).collect();
     let [a, b, c, d, e, f, g, h] = ids[..] else {
         unreachable!()
     };
-    let buyer_of = |k: usize| if k.is_multiple_of(2) { BUYER } else { BUYER2 };
     let (b1, b2, sp, ap, tp) = (
         s.hp(BUYER),
         s.hp(BUYER2),

@@ -205,7 +205,7 @@ async fn keeper_killed_mid_pass_fires_every_order_once() -> Result<()> {
                     "later" => 30 * DAY,
                     _ => 10 * DAY,
                 };
-            let id = new_id();
+            let id = new_id(s.addr(buyer));
             s.fund(buyer, id, amount, deliver_by).await?;
             if group == "proved" || group == "disputed" {
                 s.prove(id, &format!("work {k}")).await?;
@@ -495,7 +495,7 @@ async fn a_restarted_keeper_replaces_its_pending_batch_with_enough_gas() -> Resu
     let t0 = s.now().await?;
     let mut ids = Vec::new();
     for k in 0..3 {
-        let id = new_id();
+        let id = new_id(s.addr(BUYER));
         s.fund(BUYER, id, 1_000_000, t0 + 10 * DAY).await?;
         s.prove(id, &format!("work {k}")).await?;
         ids.push(id);

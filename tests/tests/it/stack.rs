@@ -1026,9 +1026,9 @@ pub fn b256(v: &Value) -> Result<B256> {
         .parse()?)
 }
 
-/// A random order id.
-pub fn new_id() -> B256 {
-    B256::from(rand::random::<[u8; 32]>())
+/// A random order id in `buyer`'s namespace (the escrow refuses anyone else's).
+pub fn new_id(buyer: Address) -> B256 {
+    pact_bindings::random_order_id(buyer)
 }
 
 // ---------------------------------------------------------------------------------------------

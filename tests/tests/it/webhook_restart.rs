@@ -262,7 +262,7 @@ async fn api_killed_with_deliveries_in_flight_loses_none() -> Result<()> {
     );
     // Three more orders funded directly between the agents' bound wallets.
     let now = s.now().await?;
-    let direct: Vec<_> = (0..3).map(|_| new_id()).collect();
+    let direct: Vec<_> = (0..3).map(|_| new_id(s.addr(BUYER))).collect();
     for (k, id) in direct.iter().enumerate() {
         s.fund(BUYER, *id, 2_000_000 + k as u64, now + 5 * DAY)
             .await?;
