@@ -422,3 +422,106 @@ async fn a_reorg_rebuilds_order_projections_from_the_remaining_events() -> eyre:
     stop.send(true)?;
     Ok(())
 }
+
+/// USDT's fee switch turned on between funding and payout: the payout events state what the escrow
+/// sent, `escrow_payout_receipts` (the token's own `Transfer` logs of the same transaction) what
+/// each recipient received. Two orders completed by one `advanceMany` (same seller, one
+/// transaction) each get exactly their own transfers; a split pays two recipients.
+#[tokio::test]
+async fn payouts_record_what_the_token_actually_credited() -> eyre::Result<()> {
+    let m = Market::new().await?;
+    let (buyer, seller, arbiter) = (1, 2, 0);
+    let stop = crate::common::spawn(m.follower());
+    let a = m.fund(buyer, 1, 100_000_000).await?;
+    let b = m.fund(buyer, 2, 50_000_000).await?;
+    let split = m.fund(buyer, 3, 20_000_000).await?;
+    for id in [a, b, split] {
+        m.as_party(seller)
+            .submitProofHash(id, keccak256(id))
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+    }
+    m.as_party(buyer)
+        .dispute(split, keccak256(b"evidence"))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    // The token's owner (anvil account 0, its deployer) turns the fee on: 19 bps, at most 49 USDT.
+    TestUSDT::new(m.token, m.chain.provider_for(0))
+        .setParams(U256::from(19), U256::from(49))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    m.warp(6 * DAY + 1).await?;
+    m.as_party(5)
+        .advanceMany(vec![a, b])
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    m.as_party(arbiter)
+        .resolve(split, 2_500)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    wait_synced(&m.chain, &m.store, Duration::from_secs(20)).await?;
+    stop.send(true)?;
+
+    let token_fee = |sent: u64| (sent * 19 / 10_000).min(49_000_000);
+    let received = |id: B256, who: usize| {
+        let pool = m.store.pool().clone();
+        let addr = m.chain.signer(who).address();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT received::text FROM escrow_payout_receipts WHERE order_id = $1 AND recipient = $2",
+            )
+            .bind(id.as_slice())
+            .bind(addr.as_slice())
+            .fetch_one(&pool)
+            .await
+        }
+    };
+    for (id, amount) in [(a, 100_000_000u64), (b, 50_000_000)] {
+        let sent: String =
+            sqlx::query_scalar("SELECT seller_paid::text FROM escrow_orders WHERE order_id = $1")
+                .bind(id.as_slice())
+                .fetch_one(m.store.pool())
+                .await?;
+        let net = amount - amount / 100; // the escrow's 1 % fee
+        assert_eq!(sent, net.to_string(), "the event: what the escrow sent");
+        assert_eq!(
+            received(id, seller).await?,
+            (net - token_fee(net)).to_string(),
+            "the Transfer log: what the seller received"
+        );
+    }
+    // The split: the buyer gets 75 %, the seller 25 % minus the escrow's fee, each minus the token's.
+    let (to_buyer, gross) = (15_000_000u64, 5_000_000u64);
+    let to_seller = gross - gross / 100;
+    assert_eq!(
+        received(split, buyer).await?,
+        (to_buyer - token_fee(to_buyer)).to_string()
+    );
+    assert_eq!(
+        received(split, seller).await?,
+        (to_seller - token_fee(to_seller)).to_string()
+    );
+    // The token's fee recipient (its owner) received the rest of every transfer.
+    let fees: String = sqlx::query_scalar(
+        "SELECT sum(received)::text FROM escrow_payout_receipts WHERE recipient = $1",
+    )
+    .bind(m.chain.signer(0).address().as_slice())
+    .fetch_one(m.store.pool())
+    .await?;
+    let all = [99_000_000u64, 49_500_000, to_buyer, to_seller];
+    assert_eq!(
+        fees,
+        all.iter().map(|s| token_fee(*s)).sum::<u64>().to_string()
+    );
+    Ok(())
+}
