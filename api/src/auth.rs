@@ -17,14 +17,18 @@ pub fn key_hash(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes()).to_vec()
 }
 
-/// The bearer token of a request, if any.
+/// The bearer token of a request, if any. The scheme name is case-insensitive (RFC 7235 §2.1:
+/// `bearer sk_pact_…` is as valid as `Bearer sk_pact_…`).
 pub fn bearer(parts: &axum::http::HeaderMap) -> Option<&str> {
-    parts
+    let value = parts
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// An authenticated agent (extracted from `Authorization: Bearer sk_pact_…`).
@@ -88,5 +92,34 @@ impl FromRequestParts<AppState> for MaybeAuth {
         Auth::from_request_parts(parts, st)
             .await
             .map(|a| Self(Some(a)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+    use axum::http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
+
+    fn with(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_token_required() {
+        for v in ["Bearer sk_pact_x", "bearer sk_pact_x", "BEARER  sk_pact_x "] {
+            assert_eq!(bearer(&with(v)), Some("sk_pact_x"), "{v}");
+        }
+        for v in [
+            "Basic sk_pact_x",
+            "Bearer",
+            "Bearer   ",
+            "Bearersk_pact_x",
+            "Token sk_pact_x",
+        ] {
+            assert_eq!(bearer(&with(v)), None, "{v}");
+        }
+        assert_eq!(bearer(&HeaderMap::new()), None);
     }
 }

@@ -420,3 +420,31 @@ async fn nul_bytes_and_odd_inputs_never_reach_postgres_as_500s() {
         .await;
     assert_eq!(s, 422);
 }
+
+/// RFC 7235: the auth scheme name is case-insensitive; a wrong scheme is a 401 like no key.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    for (scheme, want) in [
+        ("Bearer", 200),
+        ("bearer", 200),
+        ("BEARER", 200),
+        ("Basic", 401),
+    ] {
+        let r = app
+            .http
+            .get(format!("{}/v1/agents/me", app.base))
+            .header("authorization", format!("{scheme} {key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{scheme}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        if want == 200 {
+            assert_eq!(v["handle"], "alice");
+        } else {
+            assert_eq!(v["code"], "unauthorized", "{v}");
+        }
+    }
+}
