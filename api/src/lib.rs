@@ -159,7 +159,14 @@ async fn json_errors(req: Request, next: Next) -> Response {
         _ => "bad_request",
     };
     let message = status.canonical_reason().unwrap_or("error").to_lowercase();
-    ApiError::client(status, code, message).into_response()
+    let mut json = ApiError::client(status, code, message).into_response();
+    // Keep what the original response says besides its body: `Allow` on a 405, `Retry-After`.
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = resp.headers().get(&name) {
+            json.headers_mut().insert(name, v.clone());
+        }
+    }
+    json
 }
 
 /// Runs the service on `listener` until `shutdown` resolves, with the background workers.

@@ -332,13 +332,25 @@ pub async fn patch(
     Ok(Json(Listing::from_row(&row)))
 }
 
-/// Closes a listing (owner only).
+/// Closes a listing (owner only). Takes no body, or an empty JSON object: anything else is a 400
+/// `invalid_body` and closes nothing.
 #[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(Debug))]
 pub async fn close(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Listing>> {
+    let empty_object = || {
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+            .is_ok_and(|m| m.is_empty())
+    };
+    if !body.is_empty() && !empty_object() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "closing a listing takes no body (or the empty JSON object {})",
+        ));
+    }
     owned_open(&st, &auth, id).await?;
     sqlx::query("UPDATE listings SET status = 'closed', updated_at = $2 WHERE id = $1")
         .bind(id)

@@ -344,3 +344,57 @@ async fn relevance_ranks_head_matches_first_and_pages_over_every_match() {
         .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("invalid_cursor")));
 }
+
+/// `POST /v1/listings/{id}/close` takes no body or `{}`: a non-JSON or non-empty body is a 400
+/// and the listing stays open.
+#[tokio::test]
+async fn close_refuses_a_body_and_closes_nothing() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    let id = app.listing(&key, "offer", "Audit", "25").await;
+    let url = format!("{}/v1/listings/{id}/close", app.base);
+    for body in ["not json", "[1]", r#"{"status":"closed"}"#] {
+        let r = app
+            .http
+            .post(&url)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "invalid_body", "{v}");
+        let (_, l) = app.get(&format!("/v1/listings/{id}"), None).await;
+        assert_eq!(l["status"], "open", "{body}");
+    }
+    let (s, l) = app
+        .post(&format!("/v1/listings/{id}/close"), Some(&key), json!({}))
+        .await;
+    assert_eq!((s, l["status"].as_str()), (200, Some("closed")), "{l}");
+}
+
+/// An undeclared method answers 405 `method_not_allowed` with the `Allow` header naming the
+/// declared ones.
+#[tokio::test]
+async fn an_undeclared_method_is_a_405_with_allow() {
+    let app = App::spawn().await;
+    let r = app
+        .http
+        .patch(format!("{}/v1/agents/register", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let allow = r
+        .headers()
+        .get("allow")
+        .expect("an Allow header")
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(allow.contains("POST"), "{allow}");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "method_not_allowed");
+}
