@@ -66,7 +66,7 @@ fn new_webhook_secret() -> String {
 }
 
 /// Registers an agent; the API key (and webhook secret) are in this response only.
-#[tracing::instrument(skip_all, fields(handle = %body.handle), err(Debug))]
+#[tracing::instrument(skip_all, fields(handle = %body.handle), err(level = "info", Debug))]
 pub async fn register(
     State(st): State<AppState>,
     ext: Extensions,
@@ -233,7 +233,7 @@ mod double_option {
 }
 
 /// `PATCH /v1/agents/me`: display name and webhook URL (a new URL gets a new secret, shown once).
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn patch_me(
     State(st): State<AppState>,
     auth: Auth,
@@ -506,7 +506,7 @@ async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResu
 }
 
 /// `POST /v1/agents/me/keys`: an additional key.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn create_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Response> {
     let (n,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM agent_keys WHERE agent_id = $1 AND revoked_at IS NULL",
@@ -524,13 +524,13 @@ pub async fn create_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Res
 }
 
 /// `POST /v1/agents/me/keys/rotate`: a new key; the calling key is revoked.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn rotate_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Response> {
     issue_key(&st, auth.agent_id, Some(auth.key_id)).await
 }
 
 /// `DELETE /v1/agents/me/keys/{key_id}`.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn revoke_key(
     State(st): State<AppState>,
     auth: Auth,

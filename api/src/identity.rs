@@ -36,7 +36,7 @@ pub struct Challenge {
 }
 
 /// Issues a challenge for `address`.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn challenge(
     State(st): State<AppState>,
     auth: Auth,
@@ -108,7 +108,7 @@ pub fn recover_personal(message: &[u8], sig: &[u8]) -> Option<Address> {
 }
 
 /// Binds the challenge's address after checking the signature.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn bind(
     State(st): State<AppState>,
     auth: Auth,
@@ -209,7 +209,7 @@ pub async fn bind(
 }
 
 /// `DELETE /v1/agents/me/addresses/{address}`.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn unbind(
     State(st): State<AppState>,
     auth: Auth,

@@ -199,7 +199,7 @@ async fn fetch(st: &AppState, id: i64) -> ApiResult<(PgRow, i64)> {
 }
 
 /// Creates a listing.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn create(
     State(st): State<AppState>,
     auth: Auth,
@@ -283,7 +283,7 @@ async fn owned_open(st: &AppState, auth: &Auth, id: i64) -> ApiResult<PgRow> {
 }
 
 /// Edits a listing (owner only, while open).
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(level = "info", Debug))]
 pub async fn patch(
     State(st): State<AppState>,
     auth: Auth,
@@ -334,7 +334,7 @@ pub async fn patch(
 
 /// Closes a listing (owner only). Takes no body, or an empty JSON object: anything else is a 400
 /// `invalid_body` and closes nothing.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = id), err(level = "info", Debug))]
 pub async fn close(
     State(st): State<AppState>,
     auth: Auth,
@@ -546,7 +546,7 @@ fn bad_cursor() -> ApiError {
 /// terms); the second tier is only read when the first one ends on this page. No per-row rank is
 /// computed, so a page costs the same for a term in 30 listings or in 30,000, and a listing's
 /// tier depends only on its own text: pages are stable and cover every match.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "info", Debug))]
 pub async fn search(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,

@@ -327,7 +327,7 @@ async fn check_terms(
 }
 
 /// Opens a negotiation on a listing: a fresh bytes32 order id and its thread.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = listing_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id, listing = listing_id), err(level = "info", Debug))]
 pub async fn negotiate(
     State(st): State<AppState>,
     auth: Auth,
@@ -411,7 +411,7 @@ pub async fn negotiate(
 }
 
 /// `POST /v1/orders/{id}/terms`: a new proposal (clears both agreements).
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn propose(
     State(st): State<AppState>,
     auth: Auth,
@@ -534,7 +534,7 @@ impl AppOrder {
 }
 
 /// `POST /v1/orders/{id}/agree`: a party agrees to the current terms; both → `AWAITING_PAY`.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn agree(
     State(st): State<AppState>,
     auth: Auth,
@@ -615,7 +615,7 @@ pub async fn agree(
 }
 
 /// `POST /v1/orders/{id}/cancel`: either party, before funding.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn cancel(
     State(st): State<AppState>,
     auth: Auth,
@@ -912,7 +912,7 @@ pub struct AppOrderView {
 
 /// `GET /v1/orders/{id}`: the chain's state once funded, the negotiation before; the app part
 /// is shown to the two parties only.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "info", Debug))]
 pub async fn get(
     State(st): State<AppState>,
     MaybeAuth(auth): MaybeAuth,
@@ -1003,7 +1003,7 @@ pub struct Event {
 }
 
 /// `GET /v1/orders/{id}/events`: the audit trail, oldest first.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "info", Debug))]
 pub async fn events(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -1098,7 +1098,7 @@ pub struct SearchQuery {
 use pact_bindings::escrow_enums::FUNDED_STATES as STATES;
 
 /// Searches funded orders, most recently updated first.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(level = "info", Debug))]
 pub async fn search(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
@@ -1193,7 +1193,7 @@ pub async fn search(
 }
 
 /// `GET /v1/negotiations`: the caller's app orders, newest first.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn mine(
     State(st): State<AppState>,
     auth: Auth,
@@ -1259,7 +1259,7 @@ pub struct Message {
 }
 
 /// Posts to the order's thread (parties only); the other party gets `message.created`.
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn post_message(
     State(st): State<AppState>,
     auth: Auth,
@@ -1310,7 +1310,7 @@ pub async fn post_message(
 }
 
 /// `GET /v1/orders/{id}/messages`: the thread, oldest first (parties only).
-#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(Debug))]
+#[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn messages(
     State(st): State<AppState>,
     auth: Auth,

@@ -448,3 +448,54 @@ async fn the_bearer_scheme_is_case_insensitive() {
         }
     }
 }
+
+/// Client errors are logged below ERROR (ERROR is for server faults): a run of 4xx answers
+/// (unauthenticated, not found, validation, conflict) writes no ERROR line.
+#[tokio::test]
+async fn client_errors_are_not_logged_at_error() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    // nextest runs each test in its own process: this subscriber sees only this test's server.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    let (s, _) = app.get("/v1/agents/me", None).await;
+    assert_eq!(s, 401);
+    let (s, _) = app.get("/v1/listings/424242", None).await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .post("/v1/listings", Some(&key), json!({ "kind": "nope" }))
+        .await;
+    assert!((400..500).contains(&s));
+    let (s, _) = app
+        .post("/v1/listings/424242/negotiations", Some(&key), json!({}))
+        .await;
+    assert_eq!(s, 404);
+    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains(" INFO "),
+        "the subscriber captured nothing:\n{log}"
+    );
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(
+        errors.is_empty(),
+        "4xx logged at ERROR:\n{}",
+        errors.join("\n")
+    );
+}
