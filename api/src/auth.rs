@@ -31,6 +31,33 @@ pub fn bearer(parts: &axum::http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+fn well_formed(token: &str) -> bool {
+    token.starts_with(KEY_PREFIX) && token.len() == KEY_PREFIX.len() + 64
+}
+
+/// The live key `token` names: (agent id, handle, key id), or none (unknown or revoked).
+async fn lookup(
+    pool: &sqlx::PgPool,
+    token: &str,
+) -> crate::error::ApiResult<Option<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.handle, k.id FROM agent_keys k JOIN agents a ON a.id = k.agent_id
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+    )
+    .bind(key_hash(token))
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The agent a bearer token authenticates, or none for a malformed, unknown or revoked key
+/// (the idempotency layer scopes keys to it; the extractor answers the 401).
+pub async fn agent_of(pool: &sqlx::PgPool, token: &str) -> crate::error::ApiResult<Option<i64>> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    Ok(lookup(pool, token).await?.map(|(agent, _, _)| agent))
+}
+
 /// An authenticated agent (extracted from `Authorization: Bearer sk_pact_…`).
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -51,17 +78,10 @@ impl FromRequestParts<AppState> for Auth {
                 "missing bearer API key (Authorization: Bearer sk_pact_...)",
             ));
         };
-        if !token.starts_with(KEY_PREFIX) || token.len() != KEY_PREFIX.len() + 64 {
+        if !well_formed(token) {
             return Err(ApiError::unauthorized("malformed API key"));
         }
-        let row: Option<(i64, String, i64)> = sqlx::query_as(
-            "SELECT a.id, a.handle, k.id FROM agent_keys k JOIN agents a ON a.id = k.agent_id
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-        )
-        .bind(key_hash(token))
-        .fetch_optional(&st.pool)
-        .await?;
-        let Some((agent_id, handle, key_id)) = row else {
+        let Some((agent_id, handle, key_id)) = lookup(&st.pool, token).await? else {
             return Err(ApiError::unauthorized("unknown or revoked API key"));
         };
         st.limiter.check(

@@ -1,7 +1,12 @@
 //! `Idempotency-Key` on POST/PATCH: the same key and body replay the first response without
 //! reapplying; the same key with another body is `422 idempotency_key_reused`.
 //!
-//! Keys are scoped to the caller (hash of the bearer key, else the client IP). Responses that
+//! Authentication comes first: a request with a bearer key that is malformed, unknown or revoked,
+//! or without one on an authenticated operation, passes straight to its handler (which answers
+//! 401) and stores nothing. Keys are scoped to the **agent** (every key of one agent shares them),
+//! or to the client IP on the public writes (`auth: none` in [`crate::openapi::OPERATIONS`]:
+//! registration). Only successful outcomes are stored: a 4xx changed nothing and a 5xx or 429 is
+//! not an outcome, so the key stays free for a corrected or later retry. Responses that
 //! carry a secret (new API keys, webhook secrets) are stored redacted: handlers attach the
 //! redacted body as a [`Redacted`] extension, so no secret ever sits in this table.
 
@@ -28,6 +33,13 @@ pub fn client_ip(req_ext: &axum::http::Extensions) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// A write that needs no credentials (`auth: none`), so its keys are scoped to the client IP.
+fn public_write(method: &Method, path: &str) -> bool {
+    crate::openapi::OPERATIONS.iter().any(|o| {
+        o.auth == "none" && o.path == path && o.method.eq_ignore_ascii_case(method.as_str())
+    })
+}
+
 /// The middleware.
 pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -> Response {
     match run(st, req, next).await {
@@ -43,6 +55,16 @@ async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiErro
     let Some(key) = req.headers().get("idempotency-key") else {
         return Ok(next.run(req).await);
     };
+    let scope = match auth::bearer(req.headers()) {
+        Some(token) => match auth::agent_of(&st.pool, token).await? {
+            Some(agent) => format!("agent:{agent}"),
+            None => return Ok(next.run(req).await),
+        },
+        None if public_write(req.method(), req.uri().path()) => {
+            format!("ip:{}", client_ip(req.extensions()))
+        }
+        None => return Ok(next.run(req).await),
+    };
     let key = key
         .to_str()
         .ok()
@@ -54,10 +76,6 @@ async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiErro
             )
         })?
         .to_string();
-    let scope = match auth::bearer(req.headers()) {
-        Some(token) => format!("key:{}", hex::encode(auth::key_hash(token))),
-        None => format!("ip:{}", client_ip(req.extensions())),
-    };
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, st.settings.body_limit)
         .await
@@ -143,8 +161,8 @@ async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiErro
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = resp.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        // Not an outcome: let the client retry with the same key.
+    if status.is_client_error() || status.is_server_error() {
+        // A 4xx changed nothing; a 5xx or 429 is not an outcome: the key stays free for a retry.
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
             .bind(&scope)
             .bind(&key)

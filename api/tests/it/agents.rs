@@ -499,3 +499,91 @@ async fn client_errors_are_not_logged_at_error() {
         errors.join("\n")
     );
 }
+
+/// Authentication comes before idempotency: invalid or missing credentials get the 401 and store
+/// nothing; keys are the agent's (a second key of the same agent replays); a 4xx is not stored,
+/// so the corrected request may reuse its key.
+#[tokio::test]
+async fn idempotency_is_authenticated_scoped_to_the_agent_and_stores_only_outcomes() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM idempotency_keys")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let listing = json!({ "kind": "offer", "title": "Audit", "description": "d", "category": "dev", "price": "10" });
+    let junk = format!("sk_pact_{}", "0".repeat(64));
+    for bad in ["junk", junk.as_str()] {
+        let (s, v) = app
+            .call(
+                "POST",
+                "/v1/listings",
+                Some(bad),
+                Some(listing.clone()),
+                Some("k-1"),
+            )
+            .await;
+        assert_eq!((s, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
+    }
+    assert_eq!(rows().await, 0, "an unauthenticated request stored a row");
+    // A 422 (invalid body) is not stored: the corrected request reuses the key.
+    let (s, _) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            Some(&key),
+            Some(json!({ "kind": "nope" })),
+            Some("k-1"),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(rows().await, 0, "a 4xx was stored");
+    let (s, first) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            Some(&key),
+            Some(listing.clone()),
+            Some("k-1"),
+        )
+        .await;
+    assert_eq!(s, 201, "{first}");
+    // Without credentials, the same key on an authenticated operation is a 401, not a 422.
+    let (s, v) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            None,
+            Some(json!({ "other": 1 })),
+            Some("k-1"),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
+    // A second key of the same agent replays the first response: one listing.
+    let (s, k2) = app
+        .post(
+            "/v1/agents/me/keys",
+            Some(&key),
+            json!({ "label": "second" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{k2}");
+    let second = k2["api_key"].as_str().unwrap();
+    let (s, again) = app
+        .call(
+            "POST",
+            "/v1/listings",
+            Some(second),
+            Some(listing),
+            Some("k-1"),
+        )
+        .await;
+    assert_eq!((s, &again), (201, &first));
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM listings")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
