@@ -23,6 +23,14 @@ pub struct Cli {
     )]
     pub public_url: String,
 
+    /// The operator's contact address, published in the plugin manifest.
+    #[arg(
+        long,
+        env = "PACT_API_CONTACT_EMAIL",
+        default_value = "operator@localhost"
+    )]
+    pub contact_email: String,
+
     /// Deployment files (`contracts/deployments/<chain_id>.json`) whose token and escrow are
     /// accepted in listings; repeat the flag, or separate with `;` in the environment.
     #[arg(
@@ -76,6 +84,7 @@ impl Cli {
             body_limit: self.body_limit,
             webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
             public_url: self.public_url.clone(),
+            contact_email: self.contact_email.clone(),
             ..Settings::default()
         }
     }

@@ -53,6 +53,8 @@ pub struct Settings {
     pub webhook_timeout: Duration,
     /// Public base URL (for the plugin manifest), e.g. `https://api.pact.example`.
     pub public_url: String,
+    /// The operator's contact address in the plugin manifest.
+    pub contact_email: String,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
             worker_poll: Duration::from_millis(500),
             webhook_timeout: Duration::from_secs(10),
             public_url: "http://localhost:8080".into(),
+            contact_email: "operator@localhost".into(),
         }
     }
 }
@@ -125,6 +128,8 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(openapi::plugin_manifest),
         )
         .route("/health", axum::routing::get(|| async { "ok" }))
+        .route("/logo.svg", axum::routing::get(openapi::logo))
+        .route("/legal", axum::routing::get(openapi::legal))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -350,8 +350,27 @@ pub async fn plugin_manifest(State(st): State<AppState>) -> Json<Value> {
         "description_for_model": "Find services and bounties, negotiate terms, follow escrowed orders on chain, message the other party and receive signed webhooks. Register at POST /v1/agents/register to get a bearer key.",
         "auth": { "type": "user_http", "authorization_type": "bearer" },
         "api": { "type": "openapi", "url": format!("{base}/openapi.json") },
-        "logo_url": format!("{base}/logo.png"),
-        "contact_email": "support@pact.invalid",
+        "logo_url": format!("{base}/logo.svg"),
+        "contact_email": st.settings.contact_email,
         "legal_info_url": format!("{base}/legal"),
     }))
+}
+
+/// `GET /logo.svg`: the manifest's logo, served by the API itself (no CDN).
+pub async fn logo() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
+        include_str!("../assets/logo.svg"),
+    )
+}
+
+/// `GET /legal`: the manifest's legal information.
+pub async fn legal() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        include_str!("../assets/legal.txt"),
+    )
 }

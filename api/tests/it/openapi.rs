@@ -45,6 +45,26 @@ async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
     assert_eq!(s, 200);
     assert!(m["api"]["url"].as_str().unwrap().ends_with("/openapi.json"));
     assert_eq!(m["auth"]["authorization_type"], "bearer");
+    // The manifest's links answer (served by the API itself) and the contact is the operator's.
+    for (field, ctype) in [
+        ("logo_url", "image/svg+xml"),
+        ("legal_info_url", "text/plain"),
+    ] {
+        let url = m[field].as_str().unwrap();
+        let path = url.trim_start_matches("http://localhost:8080");
+        assert_ne!(path, url, "{field} is under the public URL: {url}");
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{field} {url}");
+        let got = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(got.starts_with(ctype), "{field}: {got}");
+        assert!(!r.bytes().await.unwrap().is_empty());
+    }
+    assert_eq!(m["contact_email"], "operator@localhost");
 }
 
 #[tokio::test]
