@@ -587,3 +587,53 @@ async fn idempotency_is_authenticated_scoped_to_the_agent_and_stores_only_outcom
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// The same PATCH sent twice with one Idempotency-Key replays the stored response byte for byte;
+/// twenty identical concurrent POSTs with one key create exactly one listing.
+#[tokio::test]
+async fn patch_replays_and_concurrent_duplicates_create_one() {
+    let app = App::spawn().await;
+    let key = app.register("alice").await;
+    let id = app.listing(&key, "offer", "Audit", "25").await;
+    let send = |method: &'static str, path: String, body: serde_json::Value, idem: &'static str| {
+        let r = app
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", app.base),
+            )
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", idem)
+            .body(serde_json::to_vec(&body).unwrap());
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            (status, replayed, r.bytes().await.unwrap())
+        }
+    };
+    let body = json!({ "title": "Audit, revised" });
+    let first = send("PATCH", format!("/v1/listings/{id}"), body.clone(), "p-1").await;
+    app.clock.advance(5);
+    let again = send("PATCH", format!("/v1/listings/{id}"), body, "p-1").await;
+    assert_eq!(first.0, 200);
+    assert_eq!((again.0, again.1), (200, true));
+    assert_eq!(first.2, again.2, "a replay is byte-identical");
+
+    let listing = json!({ "kind": "offer", "title": "Twenty", "description": "d", "category": "dev", "price": "10" });
+    let all = futures::future::join_all(
+        (0..20).map(|_| send("POST", "/v1/listings".into(), listing.clone(), "c-1")),
+    )
+    .await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM listings WHERE title = 'Twenty'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "{:?}", all.iter().map(|a| a.0).collect::<Vec<_>>());
+    assert!(
+        all.iter().all(|a| a.0 == 201 || a.0 == 409),
+        "{:?}",
+        all.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+}
