@@ -166,11 +166,19 @@ async fn heartbeats_refresh_the_home_timestamp_without_events() -> eyre::Result<
     let want = (head - 2) / 4 * 4;
     s.wait_covered(LiteKind::Staking, want, Duration::from_secs(30))
         .await?;
-    let wm = s.watermark(LiteKind::Staking).await?;
-    assert_eq!(
-        wm.lastCursor,
-        pact_relayer::batch::cursor(want, pact_relayer::batch::WHOLE_BLOCK)
-    );
+    // Exactly `want`, read until the satellite serves it: one run read a watermark below the one
+    // `wait_covered` had just seen (a stale read of the node, the Lite's cursor only grows); a
+    // watermark that never reaches `want` exactly still fails here.
+    let exact = pact_relayer::batch::cursor(want, pact_relayer::batch::WHOLE_BLOCK);
+    let t0 = std::time::Instant::now();
+    let wm = loop {
+        let wm = s.watermark(LiteKind::Staking).await?;
+        if wm.lastCursor == exact || t0.elapsed() > Duration::from_secs(5) {
+            break wm;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(wm.lastCursor, exact);
     let ts = s
         .home
         .provider
