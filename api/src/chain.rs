@@ -21,7 +21,7 @@ use std::time::Duration;
 const MAX_RANGE: i64 = 5_000;
 
 /// Turns new escrow events of every indexed chain into webhooks; returns the events handled.
-#[tracing::instrument(skip_all, err(level = "info", Debug))]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn process(st: &AppState) -> ApiResult<usize> {
     // A chain the indexer removed entirely (a rewind below its start) has no cursor row any more
     // but may still have a rewind to apply.

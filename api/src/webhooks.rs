@@ -184,7 +184,7 @@ async fn attempt(st: &AppState, d: &Due, now: i64) -> Result<u16, (Option<u16>, 
 }
 
 /// Delivers up to `batch` due deliveries; returns how many were attempted.
-#[tracing::instrument(skip_all, err(level = "info", Debug))]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
@@ -274,7 +274,7 @@ pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
 }
 
 /// Enqueues `order.deadline` for orders whose automatic step became due since the last scan.
-#[tracing::instrument(skip_all, err(level = "info", Debug))]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn scan_deadlines(st: &AppState) -> ApiResult<u64> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
