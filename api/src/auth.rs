@@ -49,13 +49,25 @@ async fn lookup(
     .await?)
 }
 
-/// The agent a bearer token authenticates, or none for a malformed, unknown or revoked key
-/// (the idempotency layer scopes keys to it; the extractor answers the 401).
-pub async fn agent_of(pool: &sqlx::PgPool, token: &str) -> crate::error::ApiResult<Option<i64>> {
-    if !well_formed(token) {
-        return Ok(None);
+/// The key lookup of a request's bearer token, done once: the idempotency layer scopes keys to
+/// its agent and leaves it in the request's extensions, where the [`Auth`] extractor takes it
+/// instead of querying again.
+#[derive(Debug, Clone)]
+pub struct KeyLookup(Option<(i64, String, i64)>);
+
+impl KeyLookup {
+    /// Looks `token` up (none for a malformed, unknown or revoked key).
+    pub async fn of(pool: &sqlx::PgPool, token: &str) -> crate::error::ApiResult<Self> {
+        if !well_formed(token) {
+            return Ok(Self(None));
+        }
+        Ok(Self(lookup(pool, token).await?))
     }
-    Ok(lookup(pool, token).await?.map(|(agent, _, _)| agent))
+
+    /// The agent the key authenticates.
+    pub fn agent(&self) -> Option<i64> {
+        self.0.as_ref().map(|(agent, _, _)| *agent)
+    }
 }
 
 /// An authenticated agent (extracted from `Authorization: Bearer sk_pact_…`).
@@ -81,7 +93,11 @@ impl FromRequestParts<AppState> for Auth {
         if !well_formed(token) {
             return Err(ApiError::unauthorized("malformed API key"));
         }
-        let Some((agent_id, handle, key_id)) = lookup(&st.pool, token).await? else {
+        let row = match parts.extensions.get::<KeyLookup>() {
+            Some(KeyLookup(row)) => row.clone(),
+            None => lookup(&st.pool, token).await?,
+        };
+        let Some((agent_id, handle, key_id)) = row else {
             return Err(ApiError::unauthorized("unknown or revoked API key"));
         };
         st.limiter.check(

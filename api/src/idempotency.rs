@@ -48,18 +48,23 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
     }
 }
 
-async fn run(st: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, ApiError> {
     if !matches!(*req.method(), Method::POST | Method::PATCH) {
         return Ok(next.run(req).await);
     }
-    let Some(key) = req.headers().get("idempotency-key") else {
+    let Some(key) = req.headers().get("idempotency-key").cloned() else {
         return Ok(next.run(req).await);
     };
     let scope = match auth::bearer(req.headers()) {
-        Some(token) => match auth::agent_of(&st.pool, token).await? {
-            Some(agent) => format!("agent:{agent}"),
-            None => return Ok(next.run(req).await),
-        },
+        Some(token) => {
+            let found = auth::KeyLookup::of(&st.pool, token).await?;
+            let agent = found.agent();
+            req.extensions_mut().insert(found); // the extractor reuses it
+            match agent {
+                Some(agent) => format!("agent:{agent}"),
+                None => return Ok(next.run(req).await),
+            }
+        }
         None if public_write(req.method(), req.uri().path()) => {
             format!("ip:{}", client_ip(req.extensions()))
         }
