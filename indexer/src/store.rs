@@ -15,7 +15,7 @@ use sqlx::{PgPool, Postgres, Transaction, postgres::PgPoolOptions};
 /// The channel `NOTIFY` is sent on after every commit; the payload is JSON
 /// `{"chain_id":N,"from":A,"to":B}` (rows added for blocks A..=B) or
 /// `{"chain_id":N,"reorg":F}` (everything above block F was removed).
-pub const NOTIFY_CHANNEL: &str = "pact_chain";
+pub const NOTIFY_CHANNEL: &str = pact_db::channel::CHAIN;
 
 /// Where a chain's indexing stands: every log up to and including this block is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
