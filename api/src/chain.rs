@@ -311,7 +311,7 @@ pub async fn listen(st: AppState) {
 
 async fn listen_once(st: &AppState) -> eyre::Result<()> {
     let mut listener = PgListener::connect_with(&st.pool).await?;
-    listener.listen("pact_chain").await?;
+    listener.listen(pact_db::channel::CHAIN).await?;
     process(st).await.map_err(|e| eyre::eyre!("{e}"))?;
     loop {
         // A timeout is the poll fallback. Rewinds are read from `reorgs`, not from the notice.

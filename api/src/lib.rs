@@ -112,9 +112,9 @@ impl AppState {
     }
 }
 
-/// Applies the shared migrations (the same files the indexer embeds).
+/// Applies the one migration history (`pact_db::MIGRATOR`).
 pub async fn migrate(pool: &PgPool) -> eyre::Result<()> {
-    sqlx::migrate!("../migrations").run(pool).await?;
+    pact_db::migrate(pool).await?;
     Ok(())
 }
 

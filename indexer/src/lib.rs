@@ -26,5 +26,5 @@ pub mod store;
 
 pub use error::{IndexerError, IndexerResult};
 
-/// The one migration history of the Pact database (shared with the API).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The one migration history of the Pact database (defined in `pact-db`).
+pub use pact_db::MIGRATOR;

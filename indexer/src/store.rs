@@ -15,7 +15,7 @@ use sqlx::{PgPool, Postgres, Transaction, postgres::PgPoolOptions};
 /// The channel `NOTIFY` is sent on after every commit; the payload is JSON
 /// `{"chain_id":N,"from":A,"to":B}` (rows added for blocks A..=B) or
 /// `{"chain_id":N,"reorg":F}` (everything above block F was removed).
-pub const NOTIFY_CHANNEL: &str = "pact_chain";
+pub const NOTIFY_CHANNEL: &str = pact_db::channel::CHAIN;
 
 /// Where a chain's indexing stands: every log up to and including this block is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,16 +57,16 @@ impl Store {
 
     /// The chain's cursor, if it has indexed anything.
     pub async fn cursor(&self, chain_id: u64) -> IndexerResult<Option<Cursor>> {
-        let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        let row = sqlx::query!(
             "SELECT block_number, block_hash FROM indexer_cursors WHERE chain_id = $1",
+            chain_id as i64,
         )
-        .bind(chain_id as i64)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(n, h)| {
+        row.map(|r| {
             Ok(Cursor {
-                number: n as u64,
-                hash: b256(&h)?,
+                number: r.block_number as u64,
+                hash: b256(&r.block_hash)?,
             })
         })
         .transpose()
@@ -74,17 +74,17 @@ impl Store {
 
     /// Stored window blocks, newest first.
     pub async fn window(&self, chain_id: u64) -> IndexerResult<Vec<Cursor>> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "SELECT number, hash FROM blocks WHERE chain_id = $1 ORDER BY number DESC",
+            chain_id as i64,
         )
-        .bind(chain_id as i64)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(n, h)| {
+            .map(|r| {
                 Ok(Cursor {
-                    number: n as u64,
-                    hash: b256(&h)?,
+                    number: r.number as u64,
+                    hash: b256(&r.hash)?,
                 })
             })
             .collect()
@@ -110,27 +110,29 @@ impl Store {
         crate::identity::write(&mut tx, chain_id, &batch.identity_events).await?;
         if !blocks.is_empty() {
             let numbers: Vec<i64> = blocks.iter().map(|b| b.number as i64).collect();
-            let hashes: Vec<&[u8]> = blocks.iter().map(|b| b.hash.as_slice()).collect();
-            let parents: Vec<&[u8]> = blocks.iter().map(|b| b.parent_hash.as_slice()).collect();
+            let hashes: Vec<Vec<u8>> = blocks.iter().map(|b| b.hash.to_vec()).collect();
+            let parents: Vec<Vec<u8>> = blocks.iter().map(|b| b.parent_hash.to_vec()).collect();
             let stamps: Vec<i64> = blocks.iter().map(|b| b.timestamp as i64).collect();
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO blocks (chain_id, number, hash, parent_hash, timestamp)
                  SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])
                  ON CONFLICT (chain_id, number) DO UPDATE
                  SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp",
+                chain_id as i64,
+                &numbers,
+                &hashes,
+                &parents,
+                &stamps,
             )
-            .bind(chain_id as i64)
-            .bind(&numbers)
-            .bind(&hashes)
-            .bind(&parents)
-            .bind(&stamps)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM blocks WHERE chain_id = $1 AND number < $2")
-                .bind(chain_id as i64)
-                .bind(to.number.saturating_sub(keep) as i64)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "DELETE FROM blocks WHERE chain_id = $1 AND number < $2",
+                chain_id as i64,
+                to.number.saturating_sub(keep) as i64,
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         move_cursor(&mut tx, chain_id, prev, Some(to)).await?;
         let from = prev.map_or(0, |c| c.number + 1);
@@ -169,22 +171,24 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM blocks WHERE chain_id = $1 AND number > $2")
-            .bind(chain_id as i64)
-            .bind(above)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM blocks WHERE chain_id = $1 AND number > $2",
+            chain_id as i64,
+            above,
+        )
+        .execute(&mut *tx)
+        .await?;
         move_cursor(&mut tx, chain_id, Some(prev), fork).await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO reorgs (chain_id, fork_block, old_head, old_hash, new_head, new_hash)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            chain_id as i64,
+            above,
+            prev.number as i64,
+            prev.hash.as_slice(),
+            new_head.number as i64,
+            new_head.hash.as_slice(),
         )
-        .bind(chain_id as i64)
-        .bind(above)
-        .bind(prev.number as i64)
-        .bind(prev.hash.as_slice())
-        .bind(new_head.number as i64)
-        .bind(new_head.hash.as_slice())
         .execute(&mut *tx)
         .await?;
         notify(
@@ -237,35 +241,35 @@ async fn move_cursor(
     to: Option<Cursor>,
 ) -> IndexerResult<()> {
     let moved = match (prev, to) {
-        (None, Some(to)) => sqlx::query(
+        (None, Some(to)) => sqlx::query!(
             "INSERT INTO indexer_cursors (chain_id, block_number, block_hash) VALUES ($1, $2, $3)
              ON CONFLICT (chain_id) DO NOTHING",
+            chain_id as i64,
+            to.number as i64,
+            to.hash.as_slice(),
         )
-        .bind(chain_id as i64)
-        .bind(to.number as i64)
-        .bind(to.hash.as_slice())
         .execute(&mut **tx)
         .await?
         .rows_affected(),
-        (Some(prev), Some(to)) => sqlx::query(
+        (Some(prev), Some(to)) => sqlx::query!(
             "UPDATE indexer_cursors SET block_number = $3, block_hash = $4, updated_at = now()
              WHERE chain_id = $1 AND block_number = $2",
+            chain_id as i64,
+            prev.number as i64,
+            to.number as i64,
+            to.hash.as_slice(),
         )
-        .bind(chain_id as i64)
-        .bind(prev.number as i64)
-        .bind(to.number as i64)
-        .bind(to.hash.as_slice())
         .execute(&mut **tx)
         .await?
         .rows_affected(),
-        (Some(prev), None) => {
-            sqlx::query("DELETE FROM indexer_cursors WHERE chain_id = $1 AND block_number = $2")
-                .bind(chain_id as i64)
-                .bind(prev.number as i64)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected()
-        }
+        (Some(prev), None) => sqlx::query!(
+            "DELETE FROM indexer_cursors WHERE chain_id = $1 AND block_number = $2",
+            chain_id as i64,
+            prev.number as i64,
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
         (None, None) => 1,
     };
     if moved != 1 {
@@ -278,9 +282,7 @@ async fn move_cursor(
 }
 
 async fn notify(tx: &mut Transaction<'_, Postgres>, payload: &str) -> IndexerResult<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(payload)
+    sqlx::query!("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload,)
         .execute(&mut **tx)
         .await?;
     Ok(())

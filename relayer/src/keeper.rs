@@ -87,11 +87,11 @@ impl Keeper {
     }
 
     async fn scan(&self, chain_id: u64, head: u64) -> RelayerResult<()> {
-        let last: Option<i64> = sqlx::query_scalar(
+        let last: Option<i64> = sqlx::query_scalar!(
             "SELECT block_number FROM relayer_keeper_cursors WHERE chain_id = $1 AND escrow = $2",
+            chain_id as i64,
+            self.cfg.escrow.as_slice(),
         )
-        .bind(chain_id as i64)
-        .bind(self.cfg.escrow.as_slice())
         .fetch_optional(&self.db)
         .await?;
         let mut from = last.map(|b| b as u64 + 1).unwrap_or(self.cfg.start_block);
@@ -112,22 +112,22 @@ impl Keeper {
                 let Some(id) = log.topics().get(1) else {
                     continue;
                 };
-                sqlx::query(
+                sqlx::query!(
                     "INSERT INTO relayer_keeper_orders (chain_id, escrow, order_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    chain_id as i64,
+                    self.cfg.escrow.as_slice(),
+                    id.as_slice(),
                 )
-                .bind(chain_id as i64)
-                .bind(self.cfg.escrow.as_slice())
-                .bind(id.as_slice())
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO relayer_keeper_cursors (chain_id, escrow, block_number) VALUES ($1, $2, $3)
                  ON CONFLICT (chain_id, escrow) DO UPDATE SET block_number = EXCLUDED.block_number",
+                chain_id as i64,
+                self.cfg.escrow.as_slice(),
+                to as i64,
             )
-            .bind(chain_id as i64)
-            .bind(self.cfg.escrow.as_slice())
-            .bind(to as i64)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -148,11 +148,11 @@ impl Keeper {
             .ok_or_else(|| RelayerError::Rpc("no latest block".into()))?;
         let (head, now) = (head_block.header.number, head_block.header.timestamp);
         self.scan(chain_id, head).await?;
-        let open: Vec<Vec<u8>> = sqlx::query_scalar(
+        let open: Vec<Vec<u8>> = sqlx::query_scalar!(
             "SELECT order_id FROM relayer_keeper_orders WHERE chain_id = $1 AND escrow = $2 AND NOT done ORDER BY order_id",
+            chain_id as i64,
+            self.cfg.escrow.as_slice(),
         )
-        .bind(chain_id as i64)
-        .bind(self.cfg.escrow.as_slice())
         .fetch_all(&self.db)
         .await?;
         let escrow = PactEscrow::new(self.cfg.escrow, self.provider.clone());
@@ -171,12 +171,12 @@ impl Keeper {
                     .await
                     .map_err(RelayerError::contract)?;
                 if TERMINAL.contains(&order.state) {
-                    sqlx::query(
+                    sqlx::query!(
                         "UPDATE relayer_keeper_orders SET done = true WHERE chain_id = $1 AND escrow = $2 AND order_id = $3",
+                        chain_id as i64,
+                        self.cfg.escrow.as_slice(),
+                        id.as_slice(),
                     )
-                    .bind(chain_id as i64)
-                    .bind(self.cfg.escrow.as_slice())
-                    .bind(id.as_slice())
                     .execute(&self.db)
                     .await?;
                 }

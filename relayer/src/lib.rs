@@ -18,8 +18,8 @@ pub mod signer;
 pub mod store;
 pub mod tx;
 
-/// The relayer's migrations (the whole shared history in `migrations/`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The one migration history of the Pact database (defined in `pact-db`).
+pub use pact_db::MIGRATOR;
 
 /// Errors of the relayer library.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use crate::{
     batch::{Batch, BatchHeader},
 };
 use alloy::primitives::{Address, B256, Bytes, keccak256};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 
 /// Identifies one Lite on one satellite chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,8 +51,19 @@ pub enum SignOutcome {
     AlreadySigned,
 }
 
-fn bin(row: &sqlx::postgres::PgRow, col: &str) -> RelayerResult<Vec<u8>> {
-    Ok(row.try_get::<Vec<u8>, _>(col)?)
+/// A stored 32-byte hash (a shorter or longer value is a corrupt row, not a panic).
+fn b256(bytes: &[u8]) -> RelayerResult<B256> {
+    B256::try_from(bytes).map_err(|_| corrupt(format!("stored hash of {} bytes", bytes.len())))
+}
+
+/// A stored 20-byte address.
+fn address(bytes: &[u8]) -> RelayerResult<Address> {
+    Address::try_from(bytes)
+        .map_err(|_| corrupt(format!("stored address of {} bytes", bytes.len())))
+}
+
+fn corrupt(what: String) -> RelayerError {
+    RelayerError::Db(sqlx::Error::Decode(what.into()))
 }
 
 /// Publishes `batch` and `signature` by `signer`, unless `signer` already signed a different
@@ -80,18 +91,17 @@ pub async fn sign_once(
         .concat(),
     );
     let lock = i64::from_be_bytes(lock_key[..8].try_into().expect("8 bytes"));
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(lock)
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", lock)
         .execute(&mut *tx)
         .await?;
-    let existing: Vec<Vec<u8>> = sqlx::query_scalar(
+    let existing: Vec<Vec<u8>> = sqlx::query_scalar!(
         "SELECT digest FROM relayer_signatures WHERE chain_id = $1 AND lite = $2 AND signer_set_id = $3 AND sequence = $4 AND signer = $5",
+        id.chain_id as i64,
+        id.lite.as_slice(),
+        h.signer_set_id as i64,
+        h.sequence as i64,
+        signer.as_slice(),
     )
-    .bind(id.chain_id as i64)
-    .bind(id.lite.as_slice())
-    .bind(h.signer_set_id as i64)
-    .bind(h.sequence as i64)
-    .bind(signer.as_slice())
     .fetch_all(&mut *tx)
     .await?;
     if let Some(prev) = existing
@@ -111,36 +121,36 @@ pub async fn sign_once(
     if !existing.is_empty() {
         return Ok(SignOutcome::AlreadySigned);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO relayer_batches (chain_id, lite, signer_set_id, sequence, digest, source_chain_id, from_cursor, to_cursor, home_timestamp, count, updates_hash, packed_updates)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+        id.chain_id as i64,
+        id.lite.as_slice(),
+        h.signer_set_id as i64,
+        h.sequence as i64,
+        digest.as_slice(),
+        h.source_chain_id as i64,
+        h.from_cursor as i64,
+        h.to_cursor as i64,
+        h.home_timestamp as i64,
+        h.count as i32,
+        h.updates_hash.as_slice(),
+        batch.packed.as_ref(),
     )
-    .bind(id.chain_id as i64)
-    .bind(id.lite.as_slice())
-    .bind(h.signer_set_id as i64)
-    .bind(h.sequence as i64)
-    .bind(digest.as_slice())
-    .bind(h.source_chain_id as i64)
-    .bind(h.from_cursor as i64)
-    .bind(h.to_cursor as i64)
-    .bind(h.home_timestamp as i64)
-    .bind(h.count as i32)
-    .bind(h.updates_hash.as_slice())
-    .bind(batch.packed.as_ref())
     .execute(&mut *tx)
     .await?;
     let signature = sign()?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO relayer_signatures (chain_id, lite, signer_set_id, sequence, signer, digest, signature)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        id.chain_id as i64,
+        id.lite.as_slice(),
+        h.signer_set_id as i64,
+        h.sequence as i64,
+        signer.as_slice(),
+        digest.as_slice(),
+        &signature[..],
     )
-    .bind(id.chain_id as i64)
-    .bind(id.lite.as_slice())
-    .bind(h.signer_set_id as i64)
-    .bind(h.sequence as i64)
-    .bind(signer.as_slice())
-    .bind(digest.as_slice())
-    .bind(&signature[..])
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -159,29 +169,28 @@ pub async fn own_signed_after(
     signer: Address,
     after: u64,
 ) -> RelayerResult<Vec<OwnSigned>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT b.sequence, b.from_cursor, b.to_cursor, b.home_timestamp FROM relayer_signatures s
          JOIN relayer_batches b USING (chain_id, lite, signer_set_id, sequence, digest)
          WHERE s.chain_id = $1 AND s.lite = $2 AND s.signer_set_id = $3 AND s.signer = $4 AND s.sequence > $5
          ORDER BY s.sequence",
+        id.chain_id as i64,
+        id.lite.as_slice(),
+        set_id as i64,
+        signer.as_slice(),
+        after as i64,
     )
-    .bind(id.chain_id as i64)
-    .bind(id.lite.as_slice())
-    .bind(set_id as i64)
-    .bind(signer.as_slice())
-    .bind(after as i64)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(OwnSigned {
-                sequence: r.try_get::<i64, _>(0)? as u64,
-                from_cursor: r.try_get::<i64, _>(1)? as u64,
-                to_cursor: r.try_get::<i64, _>(2)? as u64,
-                home_timestamp: r.try_get::<i64, _>(3)? as u64,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| OwnSigned {
+            sequence: r.sequence as u64,
+            from_cursor: r.from_cursor as u64,
+            to_cursor: r.to_cursor as u64,
+            home_timestamp: r.home_timestamp as u64,
         })
-        .collect()
+        .collect())
 }
 
 /// Every published signature for (Lite, set id, sequence), with its batch.
@@ -191,39 +200,39 @@ pub async fn signatures_for(
     set_id: u64,
     sequence: u64,
 ) -> RelayerResult<Vec<SignedBatch>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT s.signer, s.signature, s.digest, b.source_chain_id, b.from_cursor, b.to_cursor, b.home_timestamp,
                 b.count, b.updates_hash, b.packed_updates
          FROM relayer_signatures s
          JOIN relayer_batches b USING (chain_id, lite, signer_set_id, sequence, digest)
          WHERE s.chain_id = $1 AND s.lite = $2 AND s.signer_set_id = $3 AND s.sequence = $4",
+        id.chain_id as i64,
+        id.lite.as_slice(),
+        set_id as i64,
+        sequence as i64,
     )
-    .bind(id.chain_id as i64)
-    .bind(id.lite.as_slice())
-    .bind(set_id as i64)
-    .bind(sequence as i64)
     .fetch_all(db)
     .await?;
-    rows.iter()
+    rows.into_iter()
         .map(|r| {
             let header = BatchHeader {
-                source_chain_id: r.try_get::<i64, _>("source_chain_id")? as u64,
+                source_chain_id: r.source_chain_id as u64,
                 signer_set_id: set_id,
                 sequence,
-                from_cursor: r.try_get::<i64, _>("from_cursor")? as u64,
-                to_cursor: r.try_get::<i64, _>("to_cursor")? as u64,
-                home_timestamp: r.try_get::<i64, _>("home_timestamp")? as u64,
-                count: r.try_get::<i32, _>("count")? as u32,
-                updates_hash: B256::from_slice(&bin(r, "updates_hash")?),
+                from_cursor: r.from_cursor as u64,
+                to_cursor: r.to_cursor as u64,
+                home_timestamp: r.home_timestamp as u64,
+                count: r.count as u32,
+                updates_hash: b256(&r.updates_hash)?,
             };
             Ok(SignedBatch {
                 batch: Batch {
                     header,
-                    packed: bin(r, "packed_updates")?.into(),
+                    packed: r.packed_updates.into(),
                 },
-                digest: B256::from_slice(&bin(r, "digest")?),
-                signer: Address::from_slice(&bin(r, "signer")?),
-                signature: bin(r, "signature")?.into(),
+                digest: b256(&r.digest)?,
+                signer: address(&r.signer)?,
+                signature: r.signature.into(),
             })
         })
         .collect()
@@ -238,13 +247,13 @@ pub async fn alert(
     detail: serde_json::Value,
 ) {
     tracing::error!(target: "pact_relayer::alert", chain_id, ?lite, kind, %detail, "alert");
-    let res = sqlx::query(
+    let res = sqlx::query!(
         "INSERT INTO relayer_alerts (chain_id, lite, kind, detail) VALUES ($1, $2, $3, $4)",
+        chain_id as i64,
+        lite.as_ref().map(|l| l.as_slice()),
+        kind,
+        detail,
     )
-    .bind(chain_id as i64)
-    .bind(lite.map(|l| l.to_vec()))
-    .bind(kind)
-    .bind(detail)
     .execute(db)
     .await;
     if let Err(e) = res {

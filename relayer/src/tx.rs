@@ -77,11 +77,11 @@ impl TxSender {
             .latest()
             .await
             .map_err(RelayerError::rpc)?;
-        let stored: Option<i64> = sqlx::query_scalar(
+        let stored: Option<i64> = sqlx::query_scalar!(
             "SELECT next_nonce FROM relayer_nonces WHERE chain_id = $1 AND address = $2",
+            chain_id as i64,
+            addr.as_slice(),
         )
-        .bind(chain_id as i64)
-        .bind(addr.as_slice())
         .fetch_optional(&db)
         .await?;
         if let Some(s) = stored
@@ -106,19 +106,26 @@ impl TxSender {
     /// `sent` (their sender died, or another sender used the nonce): the attempt with a receipt is
     /// `mined` with its gas, the others `replaced`. Every attempt row then says what became of it.
     async fn reconcile_below(&self, mined: u64) -> RelayerResult<()> {
-        let open: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        let addr = self.address();
+        let open = sqlx::query!(
             "SELECT nonce, tx_hash FROM relayer_txs
              WHERE chain_id = $1 AND address = $2 AND nonce < $3 AND status = 'sent' ORDER BY nonce, id",
+            self.chain_id as i64,
+            addr.as_slice(),
+            mined as i64,
         )
-        .bind(self.chain_id as i64)
-        .bind(self.address().as_slice())
-        .bind(mined as i64)
         .fetch_all(&self.db)
         .await?;
-        for (nonce, hash) in &open {
+        for row in &open {
+            let hash = B256::try_from(row.tx_hash.as_slice()).map_err(|_| {
+                RelayerError::Db(sqlx::Error::Decode(
+                    format!("stored tx hash of {} bytes", row.tx_hash.len()).into(),
+                ))
+            })?;
+            let nonce = &row.nonce;
             let receipt = self
                 .provider
-                .get_transaction_receipt(B256::from_slice(hash))
+                .get_transaction_receipt(hash)
                 .await
                 .map_err(RelayerError::rpc)?;
             if let Some(r) = receipt {
@@ -126,13 +133,13 @@ impl TxSender {
                     .await?;
             }
         }
-        let replaced = sqlx::query(
+        let replaced = sqlx::query!(
             "UPDATE relayer_txs SET status = 'replaced'
              WHERE chain_id = $1 AND address = $2 AND nonce < $3 AND status = 'sent'",
+            self.chain_id as i64,
+            addr.as_slice(),
+            mined as i64,
         )
-        .bind(self.chain_id as i64)
-        .bind(self.address().as_slice())
-        .bind(mined as i64)
         .execute(&self.db)
         .await?
         .rows_affected();
@@ -148,16 +155,17 @@ impl TxSender {
 
     /// Marks `hash` mined (with its gas) and the other attempts at `nonce` replaced.
     async fn record_mined(&self, nonce: u64, hash: B256, gas_used: u64) -> RelayerResult<()> {
-        sqlx::query(
+        let addr = self.address();
+        sqlx::query!(
             "UPDATE relayer_txs SET status = CASE WHEN tx_hash = $4 THEN 'mined' ELSE 'replaced' END,
              gas_used = CASE WHEN tx_hash = $4 THEN $5 ELSE gas_used END
              WHERE chain_id = $1 AND address = $2 AND nonce = $3",
+            self.chain_id as i64,
+            addr.as_slice(),
+            nonce as i64,
+            hash.as_slice(),
+            gas_used as i64,
         )
-        .bind(self.chain_id as i64)
-        .bind(self.address().as_slice())
-        .bind(nonce as i64)
-        .bind(hash.as_slice())
-        .bind(gas_used as i64)
         .execute(&self.db)
         .await?;
         Ok(())
@@ -198,13 +206,14 @@ impl TxSender {
     }
 
     async fn persist(&self, next: u64) -> RelayerResult<()> {
-        sqlx::query(
+        let addr = self.address();
+        sqlx::query!(
             "INSERT INTO relayer_nonces (chain_id, address, next_nonce) VALUES ($1, $2, $3)
              ON CONFLICT (chain_id, address) DO UPDATE SET next_nonce = EXCLUDED.next_nonce, updated_at = now()",
+            self.chain_id as i64,
+            addr.as_slice(),
+            next as i64,
         )
-        .bind(self.chain_id as i64)
-        .bind(self.address().as_slice())
-        .bind(next as i64)
         .execute(&self.db)
         .await?;
         Ok(())
@@ -255,19 +264,19 @@ impl TxSender {
             .map_err(RelayerError::rpc)?;
         let (mut max_fee, mut prio) = (est.max_fee_per_gas, est.max_priority_fee_per_gas.max(1));
         // An earlier attempt at this nonce (this run or a crashed one) must be outbid.
-        let prev: Option<(String, String)> = sqlx::query_as(
-            "SELECT max(max_fee_per_gas)::text, max(max_priority_fee_per_gas)::text FROM relayer_txs
-             WHERE chain_id = $1 AND address = $2 AND nonce = $3 HAVING count(*) > 0",
+        let prev = sqlx::query!(
+            r#"SELECT max(max_fee_per_gas)::text AS "max_fee!", max(max_priority_fee_per_gas)::text AS "max_prio!"
+               FROM relayer_txs WHERE chain_id = $1 AND address = $2 AND nonce = $3 HAVING count(*) > 0"#,
+            self.chain_id as i64,
+            addr.as_slice(),
+            nonce as i64,
         )
-        .bind(self.chain_id as i64)
-        .bind(addr.as_slice())
-        .bind(nonce as i64)
         .fetch_optional(&self.db)
         .await?;
-        if let Some((pf, pp)) = prev {
+        if let Some(prev) = prev {
             let (pf, pp) = (
-                pf.parse::<u128>().unwrap_or(0),
-                pp.parse::<u128>().unwrap_or(0),
+                prev.max_fee.parse::<u128>().unwrap_or(0),
+                prev.max_prio.parse::<u128>().unwrap_or(0),
             );
             max_fee = max_fee.max(bump(pf, self.policy.bump_percent));
             prio = prio.max(bump(pp, self.policy.bump_percent));
@@ -296,17 +305,17 @@ impl TxSender {
             let hash = *signed.hash();
             let raw = TxEnvelope::from(signed).encoded_2718();
             if !hashes.contains(&hash) {
-                sqlx::query(
+                sqlx::query!(
                     "INSERT INTO relayer_txs (chain_id, address, nonce, tx_hash, max_fee_per_gas, max_priority_fee_per_gas, purpose)
                      VALUES ($1, $2, $3, $4, $5::text::numeric, $6::text::numeric, $7)",
+                    self.chain_id as i64,
+                    addr.as_slice(),
+                    nonce as i64,
+                    hash.as_slice(),
+                    max_fee.to_string(),
+                    prio.to_string(),
+                    purpose,
                 )
-                .bind(self.chain_id as i64)
-                .bind(addr.as_slice())
-                .bind(nonce as i64)
-                .bind(hash.as_slice())
-                .bind(max_fee.to_string())
-                .bind(prio.to_string())
-                .bind(purpose)
                 .execute(&self.db)
                 .await?;
                 hashes.push(hash);
