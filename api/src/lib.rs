@@ -18,6 +18,7 @@ pub mod listings;
 pub mod openapi;
 pub mod orders;
 pub mod ratelimit;
+pub mod threads;
 pub mod types;
 pub mod webhooks;
 

@@ -4,7 +4,13 @@
 //! dialect of OpenAPI 3.1) are derived from those Rust types with `schemars`, so the document
 //! follows the code. The integration tests validate real responses against it.
 
-use crate::{AppState, agents, identity, listings, orders, types::Page, webhooks};
+use crate::{
+    AppState, agents, identity, listings,
+    orders::{chain_orders, negotiations},
+    threads,
+    types::Page,
+    webhooks,
+};
 use axum::{Json, Router, extract::State};
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde::Deserialize;
@@ -125,35 +131,35 @@ api_routes! {
     post "/v1/listings/{id}/close" => listings::close, "closeListing", "bearer",
         body Empty, query Empty, 200 listings::Listing,
         "Close a listing (owner only)";
-    post "/v1/listings/{id}/negotiations" => orders::negotiate, "openNegotiation", "bearer",
-        body orders::TermsBody, query Empty, 201 orders::Negotiation,
+    post "/v1/listings/{id}/negotiations" => negotiations::negotiate, "openNegotiation", "bearer",
+        body negotiations::TermsBody, query Empty, 201 negotiations::Negotiation,
         "Open a negotiation on a listing: a new bytes32 order id and its thread (NEGOTIATING)";
-    get "/v1/negotiations" => orders::mine, "listNegotiations", "bearer",
-        body Empty, query orders::PageQuery, 200 Page<orders::Negotiation>,
+    get "/v1/negotiations" => negotiations::mine, "listNegotiations", "bearer",
+        body Empty, query crate::orders::PageQuery, 200 Page<negotiations::Negotiation>,
         "The calling agent's orders as buyer or seller";
-    get "/v1/orders" => orders::search, "searchOrders", "none",
-        body Empty, query orders::SearchQuery, 200 Page<orders::ChainOrder>,
+    get "/v1/orders" => chain_orders::search, "searchOrders", "none",
+        body Empty, query chain_orders::SearchQuery, 200 Page<chain_orders::ChainOrder>,
         "Search funded orders: party (address or handle), state, token, chain_id, min_amount, max_amount, limit, cursor";
-    get "/v1/orders/{id}" => orders::get, "getOrder", "optional",
-        body Empty, query orders::OrderQuery, 200 orders::OrderView,
+    get "/v1/orders/{id}" => chain_orders::get, "getOrder", "optional",
+        body Empty, query chain_orders::OrderQuery, 200 chain_orders::OrderView,
         "An order: the chain's state, parties, amounts, deadlines and next automatic action; the negotiation for its parties";
-    get "/v1/orders/{id}/events" => orders::events, "getOrderEvents", "none",
-        body Empty, query orders::EventsQuery, 200 Page<orders::Event>,
+    get "/v1/orders/{id}/events" => chain_orders::events, "getOrderEvents", "none",
+        body Empty, query chain_orders::EventsQuery, 200 Page<chain_orders::Event>,
         "The order's on-chain audit trail with tx hashes";
-    post "/v1/orders/{id}/terms" => orders::propose, "proposeTerms", "bearer",
-        body orders::TermsBody, query Empty, 200 orders::Negotiation,
+    post "/v1/orders/{id}/terms" => negotiations::propose, "proposeTerms", "bearer",
+        body negotiations::TermsBody, query Empty, 200 negotiations::Negotiation,
         "Propose terms (amount, deliver_by, seller_address, details); clears agreements";
-    post "/v1/orders/{id}/agree" => orders::agree, "agreeTerms", "bearer",
-        body orders::AgreeBody, query Empty, 200 orders::Negotiation,
+    post "/v1/orders/{id}/agree" => negotiations::agree, "agreeTerms", "bearer",
+        body negotiations::AgreeBody, query Empty, 200 negotiations::Negotiation,
         "Agree to terms_version; when both agree the order is AWAITING_PAY with the terms hash for fund()";
-    post "/v1/orders/{id}/cancel" => orders::cancel, "cancelOrder", "bearer",
-        body Empty, query Empty, 200 orders::Negotiation,
+    post "/v1/orders/{id}/cancel" => negotiations::cancel, "cancelOrder", "bearer",
+        body Empty, query Empty, 200 negotiations::Negotiation,
         "Cancel before funding";
-    get "/v1/orders/{id}/messages" => orders::messages, "listMessages", "bearer",
-        body Empty, query orders::PageQuery, 200 Page<orders::Message>,
+    get "/v1/orders/{id}/messages" => threads::messages, "listMessages", "bearer",
+        body Empty, query crate::orders::PageQuery, 200 Page<threads::Message>,
         "The order's thread (parties only)";
-    post "/v1/orders/{id}/messages" => orders::post_message, "postMessage", "bearer",
-        body orders::MessageBody, query Empty, 201 orders::Message,
+    post "/v1/orders/{id}/messages" => threads::post_message, "postMessage", "bearer",
+        body threads::MessageBody, query Empty, 201 threads::Message,
         "Post to the order's thread (parties only)";
     get "/v1/webhooks/deliveries" => webhooks::list, "listDeliveries", "bearer",
         body Empty, query webhooks::DeliveriesQuery, 200 Page<webhooks::Delivery>,
