@@ -1,24 +1,36 @@
 //! The canonical terms: what the terms hash of an agreed order covers.
+//!
+//! The encoding is RFC 8785 (JSON Canonicalization Scheme) of one typed object, written by
+//! `serde_json_canonicalizer`: keys sorted, no whitespace, strings with the minimal escapes,
+//! numbers as ECMAScript writes them. It is the encoding the terms hashes already funded on chain
+//! were computed with (the former hand-built string produced the same bytes for these fields), so
+//! every stored and on-chain `termsHash` stays valid: a migration could not recompute the hashes
+//! funded on chain. An EIP-712 struct would have changed every hash.
 
 use super::AppOrder;
 use crate::types::hex0x;
-use alloy::primitives::{Address, B256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use serde::Serialize;
+
+/// The largest integer an RFC 8785 number holds exactly (`2^53 - 1`): a chain id above it has no
+/// canonical form.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// The agreed terms in the form the terms hash covers. `fund(orderId, seller, amount, deliverBy,
 /// termsHash)` takes `termsHash = keccak256(utf8(canonical()))`.
 ///
-/// The canonical form (specified in `api/README.md`, "Terms hash") is one JSON object without
-/// whitespace, keys in this order: `amount` (base units, decimal digits without leading zeros, as
-/// a string), `chain_id` (number), `deliver_by` (unix seconds, number), `details` (string, `""`
-/// when absent), `escrow`, `order_id`, `seller`, `token` (`0x` + lowercase hex).
+/// The canonical form (specified in `api/README.md`, "Terms hash") is the RFC 8785 JSON of an
+/// object with the keys `amount` (base units as a string of decimal digits), `chain_id`
+/// (number), `deliver_by` (unix seconds, number), `details` (string, `""` when absent), `escrow`,
+/// `order_id`, `seller`, `token` (`0x` + lowercase hex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CanonicalTerms<'a> {
-    /// The amount in base units (decimal digits).
-    pub amount: &'a str,
-    /// Chain id of the escrow.
-    pub chain_id: i64,
-    /// Delivery deadline, unix seconds.
-    pub deliver_by: i64,
+    /// The amount in base units.
+    pub amount: U256,
+    /// Chain id of the escrow (at most [`MAX_SAFE_INTEGER`]).
+    pub chain_id: u64,
+    /// Delivery deadline, unix seconds (the `uint32`-sized `deliverBy`).
+    pub deliver_by: u32,
     /// Free-text details (trimmed as stored; empty when absent).
     pub details: &'a str,
     /// The escrow contract.
@@ -31,24 +43,34 @@ pub struct CanonicalTerms<'a> {
     pub token: Address,
 }
 
+/// The JSON object of [`CanonicalTerms`], field by field as RFC 8785 writes it.
+#[derive(Serialize)]
+struct Encoded<'a> {
+    amount: String,
+    chain_id: u64,
+    deliver_by: u32,
+    details: &'a str,
+    escrow: String,
+    order_id: String,
+    seller: String,
+    token: String,
+}
+
 impl CanonicalTerms<'_> {
-    /// The canonical JSON string.
+    /// The canonical JSON string (RFC 8785).
     pub fn canonical(&self) -> String {
-        let digits = self.amount.trim_start_matches('0');
-        let amount = if digits.is_empty() { "0" } else { digits };
-        // serde_json writes a string with the minimal JSON escapes (`\"`, `\\`, `\n`, `\t`,
-        // ... and `\u00xx` for other control characters) and every other character as UTF-8.
-        let details = serde_json::to_string(self.details).unwrap_or_default();
-        format!(
-            "{{\"amount\":\"{amount}\",\"chain_id\":{},\"deliver_by\":{},\"details\":{details},\
-             \"escrow\":\"{}\",\"order_id\":\"{}\",\"seller\":\"{}\",\"token\":\"{}\"}}",
-            self.chain_id,
-            self.deliver_by,
-            hex0x(self.escrow.as_slice()),
-            hex0x(self.order_id.as_slice()),
-            hex0x(self.seller.as_slice()),
-            hex0x(self.token.as_slice()),
-        )
+        let encoded = Encoded {
+            amount: self.amount.to_string(),
+            chain_id: self.chain_id,
+            deliver_by: self.deliver_by,
+            details: self.details,
+            escrow: hex0x(self.escrow.as_slice()),
+            order_id: hex0x(self.order_id.as_slice()),
+            seller: hex0x(self.seller.as_slice()),
+            token: hex0x(self.token.as_slice()),
+        };
+        // Strings and integers within 2^53 always have a canonical form.
+        serde_json_canonicalizer::to_string(&encoded).expect("strings and safe integers encode")
     }
 
     /// keccak256 of the canonical string: the `termsHash` of `fund`.
@@ -58,12 +80,15 @@ impl CanonicalTerms<'_> {
 }
 
 impl AppOrder {
-    /// The canonical terms, once amount, deadline and seller address are set.
+    /// The canonical terms, once amount, deadline and seller address are set (and the chain id
+    /// and deadline fit their canonical types).
     pub(crate) fn canonical_terms(&self) -> Option<CanonicalTerms<'_>> {
         Some(CanonicalTerms {
-            amount: self.amount.as_deref()?,
-            chain_id: self.chain_id,
-            deliver_by: self.deliver_by?,
+            amount: self.amount.as_deref()?.parse().ok()?,
+            chain_id: u64::try_from(self.chain_id)
+                .ok()
+                .filter(|c| *c <= MAX_SAFE_INTEGER)?,
+            deliver_by: u32::try_from(self.deliver_by?).ok()?,
             details: self.details.as_deref().unwrap_or(""),
             escrow: Address::try_from(self.escrow.as_slice()).ok()?,
             order_id: B256::try_from(self.order_id.as_slice()).ok()?,
@@ -82,7 +107,7 @@ mod tests {
     fn canonical_terms_match_the_documented_vector() {
         let details = "Two endpoints: \"orders\" & \"search\"\nTabs\tand ünïcode ✓";
         let t = CanonicalTerms {
-            amount: "95500000",
+            amount: U256::from(95_500_000u64),
             chain_id: 31337,
             deliver_by: 1_800_604_800,
             details,
@@ -109,10 +134,10 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(canonical).unwrap();
         assert_eq!(v["details"], details);
         assert_eq!(v["deliver_by"], 1_800_604_800);
-        // Leading zeros of the amount do not change the hash; details without text are "".
+        // Leading zeros of the stored amount do not change the hash; details without text are "".
         assert_eq!(
             CanonicalTerms {
-                amount: "0095500000",
+                amount: "0095500000".parse().unwrap(),
                 ..t
             }
             .hash(),
@@ -123,7 +148,7 @@ mod tests {
         // Every field is covered.
         let others = [
             CanonicalTerms {
-                amount: "95500001",
+                amount: U256::from(95_500_001u64),
                 ..t
             },
             CanonicalTerms { chain_id: 1, ..t },
@@ -155,5 +180,62 @@ mod tests {
         for o in others {
             assert_ne!(o.hash(), t.hash(), "{}", o.canonical());
         }
+    }
+
+    fn vector() -> CanonicalTerms<'static> {
+        CanonicalTerms {
+            amount: U256::ZERO,
+            chain_id: 1,
+            deliver_by: 0,
+            details: "",
+            escrow: Address::repeat_byte(0xab),
+            order_id: B256::repeat_byte(0x01),
+            seller: Address::repeat_byte(0xcd),
+            token: Address::repeat_byte(0xef),
+        }
+    }
+
+    /// RFC 8785 strings: the six short escapes, `\u00xx` in lowercase for the other control
+    /// characters, everything else (DEL, `/`, U+2028, astral characters) as itself.
+    #[test]
+    fn details_are_written_as_rfc8785_strings() {
+        let details = "a/b\u{7f}\u{2028}\u{1F600}\u{1f}\u{0}\u{8}\u{c}\r\"\\é";
+        let c = CanonicalTerms {
+            details,
+            ..vector()
+        }
+        .canonical();
+        let want = "\"details\":\"a/b\u{7f}\u{2028}\u{1F600}\\u001f\\u0000\\b\\f\\r\\\"\\\\é\"";
+        assert!(c.contains(want), "{c}");
+    }
+
+    /// The whole object for fixed values: zero and the largest uint256 amount, the uint32 and
+    /// 2^53 - 1 bounds as integers (no exponent), keys sorted.
+    #[test]
+    fn the_bounds_have_fixed_encodings() {
+        let t = vector();
+        assert_eq!(
+            t.canonical(),
+            format!(
+                r#"{{"amount":"0","chain_id":1,"deliver_by":0,"details":"","escrow":"0x{}","order_id":"0x{}","seller":"0x{}","token":"0x{}"}}"#,
+                "ab".repeat(20),
+                "01".repeat(32),
+                "cd".repeat(20),
+                "ef".repeat(20)
+            )
+        );
+        let max = CanonicalTerms {
+            amount: U256::MAX,
+            chain_id: MAX_SAFE_INTEGER,
+            deliver_by: u32::MAX,
+            ..t
+        }
+        .canonical();
+        assert!(
+            max.starts_with(
+                r#"{"amount":"115792089237316195423570985008687907853269984665640564039457584007913129639935","chain_id":9007199254740991,"deliver_by":4294967295,"#
+            ),
+            "{max}"
+        );
     }
 }
