@@ -319,6 +319,8 @@ pub async fn negotiate(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    // Another order on the listing may be funded already: that is announced like a later one.
+    crate::chain::announce(&mut tx, &[id.0.to_vec()], now).await?;
     let o = app_order(&mut tx, &id, false)
         .await?
         .ok_or_else(|| eyre::eyre!("order vanished"))?;
