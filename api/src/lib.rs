@@ -83,7 +83,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Tunables.
     pub settings: Arc<Settings>,
-    /// In-memory rate limiter.
+    /// Rate limits, counted in PostgreSQL (shared by every replica).
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Wakes the webhook worker when a delivery is enqueued.
     pub wake: Arc<Notify>,
@@ -99,10 +99,10 @@ impl AppState {
             .redirect(alloy::transports::http::reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
+            limiter: Arc::new(ratelimit::RateLimiter::new(pool.clone())),
             pool,
             clock,
             settings: Arc::new(settings),
-            limiter: Arc::new(ratelimit::RateLimiter::default()),
             wake: Arc::new(Notify::new()),
             http,
         })

@@ -232,6 +232,47 @@ async fn registration_is_rate_limited_per_ip_and_requests_per_key() {
     assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 200);
 }
 
+/// Two replicas over one database count against the same windows (the counters are rows in
+/// PostgreSQL), and the refusal says when the window ends.
+#[tokio::test]
+async fn rate_limits_are_shared_by_replicas_and_say_when_to_retry() {
+    let limited = || pact_api::Settings {
+        register_per_ip_per_hour: 3,
+        requests_per_key_per_minute: 3,
+        ..settings()
+    };
+    let a = App::spawn_with(limited()).await;
+    let b = App::start(a.db.clone(), a.clock.clone(), limited()).await;
+    let key = a.register("rep1").await;
+    b.register("rep2").await;
+    a.register("rep3").await;
+    let (s, v) = b
+        .post(
+            "/v1/agents/register",
+            None,
+            json!({ "handle": "rep4", "display_name": "x" }),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (429, Some("rate_limited")));
+    for app in [&a, &b, &a] {
+        assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 200);
+    }
+    a.clock.advance(20);
+    for app in [&a, &b] {
+        let r = app
+            .http
+            .get(format!("{}/v1/agents/me", app.base))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 429);
+        assert_eq!(r.headers()["retry-after"], "40");
+    }
+    a.clock.advance(40);
+    assert_eq!(b.get("/v1/agents/me", Some(&key)).await.0, 200);
+}
+
 #[tokio::test]
 async fn idempotency_key_replays_the_first_response_and_refuses_another_body() {
     let app = App::spawn().await;
