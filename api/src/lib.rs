@@ -122,16 +122,11 @@ pub async fn migrate(pool: &PgPool) -> eyre::Result<()> {
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.body_limit;
-    openapi::api_router()
-        .route("/openapi.json", axum::routing::get(openapi::openapi_json))
-        .route(
-            "/.well-known/ai-plugin.json",
-            axum::routing::get(openapi::plugin_manifest),
-        )
-        .route("/health", axum::routing::get(|| async { "ok" }))
-        .route("/logo.svg", axum::routing::get(openapi::logo))
-        .route("/legal", axum::routing::get(openapi::legal))
-        .fallback(|| async { ApiError::not_found("route") })
+    let mut app = openapi::api_router();
+    for (path, route) in openapi::meta_routes() {
+        app = app.route(path, route);
+    }
+    app.fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
