@@ -6,6 +6,14 @@ use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use serde_json::{Map, Value, json};
 use std::sync::Mutex;
 
+/// A path of the template `path`, with a value for each parameter.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1")
+        .replace("{handle}", "x")
+        .replace("{key_id}", "1")
+        .replace("{address}", "0x00")
+}
+
 #[tokio::test]
 async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
     let app = App::spawn().await;
@@ -26,12 +34,7 @@ async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
     assert!(n >= 29);
     // Every documented operation is routed (no 404 "route not found"/405 from the router).
     for op in pact_api::openapi::OPERATIONS {
-        let path = op
-            .path
-            .replace("{id}", "1")
-            .replace("{handle}", "x")
-            .replace("{key_id}", "1")
-            .replace("{address}", "0x00");
+        let path = concrete(op.path);
         let (s, v) = app
             .call(&op.method.to_uppercase(), &path, None, None, None)
             .await;
@@ -45,11 +48,7 @@ async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
     // method answers 405 with an `Allow` header naming exactly the documented methods.
     let paths = doc["paths"].as_object().unwrap();
     for (template, methods) in paths {
-        let path = template
-            .replace("{id}", "1")
-            .replace("{handle}", "x")
-            .replace("{key_id}", "1")
-            .replace("{address}", "0x00");
+        let path = concrete(template);
         let mut documented: Vec<String> = methods.as_object().unwrap().keys().cloned().collect();
         documented.sort();
         for method in ["get", "post", "put", "patch", "delete"] {
