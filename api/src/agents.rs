@@ -73,12 +73,14 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> ApiResult<Response> {
     let ip = client_ip(&ext);
-    st.limiter.check(
-        &format!("register:{ip}"),
-        st.settings.register_per_ip_per_hour,
-        3600,
-        st.now(),
-    )?;
+    st.limiter
+        .check(
+            &format!("register:{ip}"),
+            st.settings.register_per_ip_per_hour,
+            3600,
+            st.now(),
+        )
+        .await?;
     let handle = Handle::parse(&body.handle)?;
     let display_name = text("display_name", &body.display_name, 1, 80)?;
     let webhook_url = body

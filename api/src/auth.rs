@@ -100,12 +100,14 @@ impl FromRequestParts<AppState> for Auth {
         let Some((agent_id, handle, key_id)) = row else {
             return Err(ApiError::unauthorized("unknown or revoked API key"));
         };
-        st.limiter.check(
-            &format!("key:{key_id}"),
-            st.settings.requests_per_key_per_minute,
-            60,
-            st.now(),
-        )?;
+        st.limiter
+            .check(
+                &format!("key:{key_id}"),
+                st.settings.requests_per_key_per_minute,
+                60,
+                st.now(),
+            )
+            .await?;
         Ok(Self {
             agent_id,
             handle,

@@ -1,45 +1,61 @@
-//! Chain changes → `order.updated` webhooks, driven by the indexer's `NOTIFY pact_chain`.
+//! Chain changes → `order.updated` webhooks, driven by the indexer's `NOTIFY pact_chain` (and a
+//! slow poll as a fallback, and a pass at start).
 //!
-//! The API keeps its own cursor per chain (`api_chain_cursors`) and, on each notification (and
-//! on a slow poll as a fallback, and at start), turns the escrow events between its cursor and
-//! the indexer's into deliveries — in one transaction with the cursor move, so a restart neither
-//! loses nor doubles them.
+//! The API keeps no copy of chain state: an order's state is a join over the indexer's tables
+//! at query time ([`crate::orders`]), so only the indexer handles reorgs. What the API keeps is
+//! what it has *announced*, so each change is announced exactly once, across restarts and
+//! reorgs:
+//! - a watermark per chain on the indexer's own event ids (`escrow_events.seq`,
+//!   `api_chain_watermarks`): every escrow event above it becomes one `order.updated` (source
+//!   `chain`) per party, in the transaction that moves it. Deliveries are keyed by the event's
+//!   position, so an event the indexer writes again on a new branch is not announced twice;
+//! - per app order, the chain's effect it last announced (`app_orders.chain_status`: `FUNDED`,
+//!   `CANCELLED` by another funding on its listing, or none) and the `seq` of the `OrderFunded`
+//!   that effect rests on. The orders an `OrderFunded` touches (its own, the others on its
+//!   listing) are read again through the join; a change is announced (source `app`) and recorded
+//!   in the same transaction.
 //!
-//! Reorgs: the indexer rewinds a chain in one transaction that deletes the rows above the fork
-//! and appends a row to `reorgs`. The API applies each such row once (it keeps the last applied
-//! id with its cursor), in the transaction that then reads on: its cursor goes back to the fork,
-//! an app order whose `OrderFunded` is gone returns from `FUNDED` to `AWAITING_PAY`, and the
-//! negotiations that funding had cancelled get back the status they had. Events of the new branch
-//! are then read like any others (a funding mined again makes the order `FUNDED` again).
+//! The indexer only ever removes the most recent events of a chain (those above a fork). So when
+//! the event at the watermark is gone, events were removed: the watermark goes back to the last
+//! event that remains, and the app orders whose announcement rests on an event that no longer
+//! exists are read again (their funding was reorged out). Neither `reorgs` nor block numbers are
+//! read. Each pass runs in one `REPEATABLE READ` transaction: one snapshot of the indexer's
+//! tables, and a concurrent pass (another replica) makes it fail and run again rather than
+//! announce twice.
 
 use crate::{AppState, error::ApiResult, types::hex0x};
 use serde_json::json;
 use sqlx::{PgConnection, Row, postgres::PgListener};
 use std::time::Duration;
 
-/// Largest block range handled in one transaction.
-const MAX_RANGE: i64 = 5_000;
+/// Most events handled in one transaction.
+const MAX_EVENTS: i64 = 5_000;
 
 /// Turns new escrow events of every indexed chain into webhooks; returns the events handled.
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn process(st: &AppState) -> ApiResult<usize> {
-    // A chain the indexer removed entirely (a rewind below its start) has no cursor row any more
-    // but may still have a rewind to apply.
-    let chains: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT chain_id, COALESCE(max(block_number), -1) FROM (
-             SELECT chain_id, block_number FROM indexer_cursors
-             UNION ALL SELECT chain_id, NULL FROM api_chain_cursors
-         ) c GROUP BY chain_id ORDER BY chain_id",
+    // A chain the indexer removed entirely has no cursor row any more but may have events to
+    // un-announce.
+    let chains: Vec<(i64,)> = sqlx::query_as(
+        "SELECT chain_id FROM indexer_cursors UNION SELECT chain_id FROM api_chain_watermarks
+         ORDER BY 1",
     )
     .fetch_all(&st.pool)
     .await?;
     let mut total = 0;
-    for (chain_id, head) in chains {
+    for (chain_id,) in chains {
+        let mut conflicts = 0;
         loop {
-            let (n, done) = process_range(st, chain_id, head).await?;
-            total += n;
-            if done {
-                break;
+            match process_batch(st, chain_id).await {
+                Ok((n, done)) => {
+                    total += n;
+                    if done {
+                        break;
+                    }
+                }
+                // Another pass moved the same rows first: read again from its result.
+                Err(e) if e.is_serialization_failure() && conflicts < 5 => conflicts += 1,
+                Err(e) => return Err(e),
             }
         }
     }
@@ -49,63 +65,66 @@ pub async fn process(st: &AppState) -> ApiResult<usize> {
     Ok(total)
 }
 
-async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(usize, bool)> {
+async fn process_batch(st: &AppState, chain_id: i64) -> ApiResult<(usize, bool)> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    // A new cursor reads every event, so the rewinds already recorded are behind it.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
-        "INSERT INTO api_chain_cursors (chain_id, block_number, reorg_id)
-         VALUES ($1, -1, COALESCE((SELECT max(id) FROM reorgs WHERE chain_id = $1), 0))
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO api_chain_watermarks (chain_id, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
     )
     .bind(chain_id)
     .execute(&mut *tx)
     .await?;
-    let (mut from, seen): (i64, i64) = sqlx::query_as(
-        "SELECT block_number, reorg_id FROM api_chain_cursors WHERE chain_id = $1 FOR UPDATE",
-    )
-    .bind(chain_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let rewound: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT max(id), min(fork_block) FROM reorgs WHERE chain_id = $1 AND id > $2 HAVING count(*) > 0",
-    )
-    .bind(chain_id)
-    .bind(seen)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((reorg_id, fork)) = rewound {
-        unfund(&mut tx, chain_id, fork, reorg_id, now).await?;
-        from = from.min(fork);
-        sqlx::query(
-            "UPDATE api_chain_cursors SET block_number = $2, reorg_id = $3 WHERE chain_id = $1",
+    let (mut watermark,): (i64,) =
+        sqlx::query_as("SELECT seq FROM api_chain_watermarks WHERE chain_id = $1 FOR UPDATE")
+            .bind(chain_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let start = watermark;
+    let mut touched: Vec<Vec<u8>> = Vec::new();
+    if watermark > 0 {
+        let removed: Option<(i64,)> = sqlx::query_as(
+            "SELECT COALESCE((SELECT max(seq) FROM escrow_events WHERE chain_id = $1 AND seq < $2), 0)
+             WHERE NOT EXISTS (SELECT 1 FROM escrow_events WHERE chain_id = $1 AND seq = $2)",
         )
         .bind(chain_id)
-        .bind(from)
-        .bind(reorg_id)
-        .execute(&mut *tx)
+        .bind(watermark)
+        .fetch_optional(&mut *tx)
         .await?;
-        tracing::info!(chain_id, fork, reorg_id, "applied a chain rewind");
+        if let Some((kept,)) = removed {
+            watermark = kept;
+            touched = sqlx::query_scalar(
+                "SELECT order_id FROM app_orders o WHERE o.chain_id = $1 AND o.chain_seq IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM escrow_events e
+                                   WHERE e.chain_id = o.chain_id AND e.seq = o.chain_seq)",
+            )
+            .bind(chain_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tracing::info!(
+                chain_id,
+                watermark,
+                orders = touched.len(),
+                "escrow events were removed (a reorg); reading their orders again"
+            );
+        }
     }
-    if from >= head {
-        tx.commit().await?;
-        return Ok((0, true));
-    }
-    let to = head.min(from + MAX_RANGE);
     let events = sqlx::query(
-        "SELECT e.block_number, e.log_index, e.tx_hash, e.escrow, e.order_id, e.event, e.state_after,
-                o.buyer, o.seller, o.state
+        "SELECT e.seq, e.block_number, e.log_index, e.tx_hash, e.escrow, e.order_id, e.event,
+                e.state_after, o.buyer, o.seller, o.state
          FROM escrow_events e
          LEFT JOIN escrow_orders o ON o.chain_id = e.chain_id AND o.escrow = e.escrow AND o.order_id = e.order_id
-         WHERE e.chain_id = $1 AND e.block_number > $2 AND e.block_number <= $3
-           AND e.order_id IS NOT NULL
-         ORDER BY e.block_number, e.log_index",
+         WHERE e.chain_id = $1 AND e.seq > $2 AND e.order_id IS NOT NULL
+         ORDER BY e.seq LIMIT $3",
     )
     .bind(chain_id)
-    .bind(from)
-    .bind(to)
+    .bind(watermark)
+    .bind(MAX_EVENTS)
     .fetch_all(&mut *tx)
     .await?;
+    let mut funded: Vec<Vec<u8>> = Vec::new();
     for e in &events {
         let order_id: Vec<u8> = e.get("order_id");
         let block: i64 = e.get("block_number");
@@ -145,155 +164,127 @@ async fn process_range(st: &AppState, chain_id: i64, head: i64) -> ApiResult<(us
         .execute(&mut *tx)
         .await?;
         if event == "OrderFunded" {
-            let at = FundedAt {
-                chain_id,
-                escrow: &escrow,
-                block,
-                log,
-            };
-            funded(&mut tx, &order_id, at, now).await?;
+            funded.push(order_id);
         }
+        watermark = e.get("seq");
     }
-    sqlx::query("UPDATE api_chain_cursors SET block_number = $2 WHERE chain_id = $1")
-        .bind(chain_id)
-        .bind(to)
-        .execute(&mut *tx)
+    if !funded.is_empty() {
+        // The funded app orders and every other order on their listings.
+        let rivals: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT DISTINCT r.order_id FROM app_orders f JOIN app_orders r ON r.listing_id = f.listing_id
+             WHERE f.order_id = ANY($1)",
+        )
+        .bind(&funded)
+        .fetch_all(&mut *tx)
         .await?;
+        touched.extend(rivals);
+    }
+    announce(&mut tx, &touched, now).await?;
+    if watermark != start {
+        sqlx::query("UPDATE api_chain_watermarks SET seq = $2 WHERE chain_id = $1")
+            .bind(chain_id)
+            .bind(watermark)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
-    Ok((events.len(), to >= head))
+    Ok((events.len(), (events.len() as i64) < MAX_EVENTS))
 }
 
-/// Where an `OrderFunded` event sits.
-#[derive(Debug, Clone, Copy)]
-struct FundedAt<'a> {
-    chain_id: i64,
-    escrow: &'a [u8],
-    block: i64,
-    log: i32,
-}
-
-/// The app order is funded: mark it (with the block, for a later rewind), and cancel the
-/// competing negotiations on its listing, remembering which funding cancelled them and from what.
-async fn funded(
-    conn: &mut PgConnection,
-    order_id: &[u8],
-    at: FundedAt<'_>,
-    now: i64,
-) -> ApiResult<()> {
-    let listing: Option<(i64,)> = sqlx::query_as(
-        "UPDATE app_orders SET status = 'FUNDED', funded_block = $4, cancelled_by = NULL,
-            cancelled_from = NULL, updated_at = $5
-         WHERE order_id = $1 AND chain_id = $2 AND escrow = $3 RETURNING listing_id",
-    )
-    .bind(order_id)
-    .bind(at.chain_id)
-    .bind(at.escrow)
-    .bind(at.block)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((listing,)) = listing else {
+/// Reads the chain's effect on the app orders `ids` (through the join) and announces each change
+/// since the last announcement, recording it: another order on the listing funded → `CANCELLED`
+/// (to both parties); that funding or the order's own removed → the order's own status again.
+/// An order's own funding is recorded silently (its `OrderFunded` is announced as a chain event).
+pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> ApiResult<()> {
+    if ids.is_empty() {
         return Ok(());
-    };
-    let cancelled: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
-        "UPDATE app_orders SET status = 'CANCELLED', cancelled_by = $2, cancelled_from = status,
-            updated_at = $3
-         WHERE listing_id = $1 AND order_id <> $2 AND status IN ('NEGOTIATING', 'AWAITING_PAY')
-         RETURNING order_id, buyer_agent, seller_agent",
+    }
+    let rows = sqlx::query(
+        "SELECT o.order_id, o.buyer_agent, o.seller_agent, o.status, o.chain_status, o.chain_seq,
+                o.chain_notices,
+                (SELECT max(e.seq) FROM escrow_events e
+                 WHERE e.chain_id = o.chain_id AND e.escrow = o.escrow AND e.order_id = o.order_id
+                   AND e.event = 'OrderFunded') AS own_funding,
+                rival.seq AS rival_funding, rival.order_id AS rival
+         FROM app_orders o
+         LEFT JOIN LATERAL (
+             SELECT e.seq, r.order_id FROM app_orders r
+             JOIN escrow_events e ON e.chain_id = r.chain_id AND e.escrow = r.escrow
+                 AND e.order_id = r.order_id AND e.event = 'OrderFunded'
+             WHERE r.listing_id = o.listing_id AND r.order_id <> o.order_id
+             ORDER BY e.seq LIMIT 1
+         ) rival ON true
+         WHERE o.order_id = ANY($1)
+         ORDER BY o.order_id
+         FOR UPDATE OF o",
     )
-    .bind(listing)
-    .bind(order_id)
-    .bind(now)
+    .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    for (oid, buyer, seller) in cancelled {
-        let payload = json!({
-            "order_id": hex0x(&oid),
-            "state": "CANCELLED",
-            "reason": "another order on the listing was funded",
-            "funded_order_id": hex0x(order_id),
-            "source": "app",
-        });
-        // One delivery per funding event: a funding mined again after a reorg cancels again.
-        let dedup = format!(
-            "app:{}:CANCELLED:{}:{}:{}",
-            hex0x(&oid),
-            at.chain_id,
-            at.block,
-            at.log
-        );
-        for agent in [buyer, seller] {
-            crate::webhooks::enqueue(conn, agent, "order.updated", &dedup, payload.clone(), now)
-                .await?;
+    for r in rows {
+        let order_id: Vec<u8> = r.get("order_id");
+        let status: String = r.get("status");
+        let announced: Option<String> = r.get("chain_status");
+        let announced_seq: Option<i64> = r.get("chain_seq");
+        let own: Option<i64> = r.get("own_funding");
+        let rival: Option<i64> = r.get("rival_funding");
+        // The derived state of `crate::orders::STATUS_SQL`, with the funding it rests on.
+        let (effect, seq) = match (own, rival) {
+            (Some(s), _) => (Some("FUNDED"), Some(s)),
+            (None, Some(s)) if status != "CANCELLED" => (Some("CANCELLED"), Some(s)),
+            _ => (None, None),
+        };
+        if (effect, seq) == (announced.as_deref(), announced_seq) {
+            continue;
         }
-    }
-    Ok(())
-}
-
-/// Applies a rewind of `chain_id` to `fork` (the `reorgs` rows up to `reorg_id`): every app order
-/// made `FUNDED` by an event above the fork whose chain order is gone goes back to
-/// `AWAITING_PAY`, and the negotiations its funding cancelled get their status back. An order
-/// whose funding the indexer already re-read on the new branch stays `FUNDED` (the cursor goes
-/// back to the fork, so that event is processed again and updates its block).
-async fn unfund(
-    conn: &mut PgConnection,
-    chain_id: i64,
-    fork: i64,
-    reorg_id: i64,
-    now: i64,
-) -> ApiResult<()> {
-    let unfunded: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
-        "UPDATE app_orders o SET status = 'AWAITING_PAY', funded_block = NULL, updated_at = $3
-         WHERE o.chain_id = $1 AND o.status = 'FUNDED' AND o.funded_block > $2
-           AND NOT EXISTS (SELECT 1 FROM escrow_orders e
-                           WHERE e.chain_id = o.chain_id AND e.escrow = o.escrow AND e.order_id = o.order_id)
-         RETURNING o.order_id, o.buyer_agent, o.seller_agent",
-    )
-    .bind(chain_id)
-    .bind(fork)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    if unfunded.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Vec<u8>> = unfunded.iter().map(|u| u.0.clone()).collect();
-    let restored: Vec<(Vec<u8>, i64, i64, String)> = sqlx::query_as(
-        "UPDATE app_orders SET status = cancelled_from, cancelled_by = NULL, cancelled_from = NULL,
-            updated_at = $2
-         WHERE cancelled_by = ANY($1) AND status = 'CANCELLED'
-         RETURNING order_id, buyer_agent, seller_agent, status",
-    )
-    .bind(&ids)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    let notices = unfunded
-        .into_iter()
-        .map(|(oid, b, s)| {
-            let payload = json!({
-                "order_id": hex0x(&oid),
-                "state": "AWAITING_PAY",
+        let payload = match (announced.as_deref(), effect) {
+            (_, Some("FUNDED")) | (None, None) => None,
+            (_, Some(_)) => Some(json!({
+                "order_id": hex0x(&order_id),
+                "state": "CANCELLED",
+                "reason": "another order on the listing was funded",
+                "funded_order_id": r.get::<Option<Vec<u8>>, _>("rival").as_deref().map(hex0x),
+                "source": "app",
+            })),
+            (Some("FUNDED"), None) => Some(json!({
+                "order_id": hex0x(&order_id),
+                "state": status,
                 "reason": "the funding was reorged out of the chain",
                 "source": "app",
-            });
-            (oid, b, s, "UNFUNDED", payload)
-        })
-        .chain(restored.into_iter().map(|(oid, b, s, status)| {
-            let payload = json!({
-                "order_id": hex0x(&oid),
+            })),
+            (Some(_), None) => Some(json!({
+                "order_id": hex0x(&order_id),
                 "state": status,
                 "reason": "the funding that cancelled this order was reorged out of the chain",
                 "source": "app",
-            });
-            (oid, b, s, "RESTORED", payload)
-        }));
-    for (oid, buyer, seller, what, payload) in notices {
-        let dedup = format!("app:{}:{what}:{chain_id}:{reorg_id}", hex0x(&oid));
-        for agent in [buyer, seller] {
-            crate::webhooks::enqueue(conn, agent, "order.updated", &dedup, payload.clone(), now)
+            })),
+        };
+        let mut notices: i32 = r.get("chain_notices");
+        if let Some(payload) = payload {
+            notices += 1;
+            let dedup = format!("app:{}:chain:{notices}", hex0x(&order_id));
+            for agent in [r.get::<i64, _>("buyer_agent"), r.get("seller_agent")] {
+                crate::webhooks::enqueue(
+                    conn,
+                    agent,
+                    "order.updated",
+                    &dedup,
+                    payload.clone(),
+                    now,
+                )
                 .await?;
+            }
         }
+        sqlx::query(
+            "UPDATE app_orders SET chain_status = $2, chain_seq = $3, chain_notices = $4
+             WHERE order_id = $1",
+        )
+        .bind(&order_id)
+        .bind(effect)
+        .bind(seq)
+        .bind(notices)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -314,7 +305,7 @@ async fn listen_once(st: &AppState) -> eyre::Result<()> {
     listener.listen(pact_db::channel::CHAIN).await?;
     process(st).await.map_err(|e| eyre::eyre!("{e}"))?;
     loop {
-        // A timeout is the poll fallback. Rewinds are read from `reorgs`, not from the notice.
+        // A timeout is the poll fallback. What changed is read from the tables, not the notice.
         if let Ok(n) = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await {
             n?;
         }

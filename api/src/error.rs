@@ -81,6 +81,13 @@ impl ApiError {
         }
     }
 
+    /// A transaction lost to a concurrent one (`40001`, `REPEATABLE READ`): worth running again.
+    pub fn is_serialization_failure(&self) -> bool {
+        matches!(self, Self::Internal(e) if e.downcast_ref::<sqlx::Error>().is_some_and(|e| {
+            matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40001"))
+        }))
+    }
+
     /// The stable code (`internal` for 500s).
     pub fn code(&self) -> &'static str {
         match self {

@@ -40,6 +40,12 @@ fn public_write(method: &Method, path: &str) -> bool {
     })
 }
 
+/// Whether requests of `method` honour `Idempotency-Key` (the writes with a body: POST, PATCH).
+/// The OpenAPI document declares the header exactly on these operations.
+pub fn honours(method: &str) -> bool {
+    method.eq_ignore_ascii_case("post") || method.eq_ignore_ascii_case("patch")
+}
+
 /// The middleware.
 pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -> Response {
     match run(st, req, next).await {
@@ -49,7 +55,7 @@ pub async fn idempotency(State(st): State<AppState>, req: Request, next: Next) -
 }
 
 async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, ApiError> {
-    if !matches!(*req.method(), Method::POST | Method::PATCH) {
+    if !honours(req.method().as_str()) {
         return Ok(next.run(req).await);
     }
     let Some(key) = req.headers().get("idempotency-key").cloned() else {

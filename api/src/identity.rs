@@ -1,5 +1,5 @@
 //! Identity binding: a single-use challenge, signed by the wallet with EIP-191 `personal_sign`;
-//! the API recovers the signer with k256 and binds the address to the agent.
+//! the API recovers the signer with alloy's `Signature` and binds the address to the agent.
 
 use crate::{
     AppState,
@@ -9,9 +9,8 @@ use crate::{
     extract::{ApiJson, ApiPath},
     types::{hex0x, parse_address},
 };
-use alloy::primitives::{Address, keccak256};
+use alloy::primitives::{Address, Signature};
 use axum::{Json, extract::State, http::StatusCode};
-use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -82,29 +81,19 @@ pub struct BindBody {
     signature: String,
 }
 
-/// Recovers the signer of an EIP-191 personal message from a 65-byte `r‖s‖v` signature.
+/// Recovers the signer of an EIP-191 personal message from a 65-byte `r‖s‖v` signature
+/// (`v` is 27/28 or 0/1; EIP-155 style `v` values and high-s signatures are refused).
 pub fn recover_personal(message: &[u8], sig: &[u8]) -> Option<Address> {
-    if sig.len() != 65 {
+    let (&v, _) = sig.split_last().filter(|_| sig.len() == 65)?;
+    if !matches!(v, 0 | 1 | 27 | 28) {
         return None;
     }
-    let mut prefixed = format!("\x19Ethereum Signed Message:\n{}", message.len()).into_bytes();
-    prefixed.extend_from_slice(message);
-    let digest = keccak256(&prefixed);
-    let v = match sig[64] {
-        27 | 28 => sig[64] - 27,
-        0 | 1 => sig[64],
-        _ => return None,
-    };
-    let signature = Signature::from_slice(&sig[..64]).ok()?;
+    let signature = Signature::from_raw(sig).ok()?;
     // High-s signatures are malleable twins; EIP-2 refuses them.
     if signature.normalize_s().is_some() {
         return None;
     }
-    let rid = RecoveryId::from_byte(v)?;
-    let key = VerifyingKey::recover_from_prehash(digest.as_slice(), &signature, rid).ok()?;
-    let point = key.to_encoded_point(false);
-    let hash = keccak256(&point.as_bytes()[1..]);
-    Some(Address::from_slice(&hash[12..]))
+    signature.recover_address_from_msg(message).ok()
 }
 
 /// Binds the challenge's address after checking the signature.
@@ -226,4 +215,56 @@ pub async fn unbind(
         return Err(ApiError::not_found("bound address"));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recover_personal;
+    use alloy::{
+        primitives::U256,
+        signers::{SignerSync, local::PrivateKeySigner},
+    };
+
+    /// The secp256k1 group order: `n - s` is the high-s twin of a signature.
+    const N: U256 = U256::from_limbs([
+        0xBFD2_5E8C_D036_4141,
+        0xBAAE_DCE6_AF48_A03B,
+        0xFFFF_FFFF_FFFF_FFFE,
+        0xFFFF_FFFF_FFFF_FFFF,
+    ]);
+
+    #[test]
+    fn the_signer_is_recovered_and_malformed_or_malleable_signatures_are_refused() {
+        let signer = PrivateKeySigner::random();
+        let message = b"Pact identity binding\nNonce: 00";
+        let sig = signer.sign_message_sync(message).unwrap().as_bytes();
+        assert!(matches!(sig[64], 27 | 28));
+        assert_eq!(recover_personal(message, &sig), Some(signer.address()));
+        // v as 0/1 is the same signature.
+        let mut v01 = sig;
+        v01[64] -= 27;
+        assert_eq!(recover_personal(message, &v01), Some(signer.address()));
+        // Another message recovers another address.
+        assert_ne!(recover_personal(b"other", &sig), Some(signer.address()));
+        // EIP-155 style and other v values, wrong lengths, zero r and s.
+        for v in [2, 26, 29, 35, 36, 37] {
+            let mut bad = sig;
+            bad[64] = v;
+            assert_eq!(recover_personal(message, &bad), None, "v = {v}");
+        }
+        assert_eq!(recover_personal(message, &sig[..64]), None);
+        assert_eq!(
+            recover_personal(message, &[sig.as_slice(), &[0]].concat()),
+            None
+        );
+        let mut zero = [0u8; 65];
+        zero[64] = 27;
+        assert_eq!(recover_personal(message, &zero), None);
+        // The high-s twin (s' = n - s, parity flipped) recovers the same key: EIP-2 refuses it.
+        let s = U256::from_be_slice(&sig[32..64]);
+        let mut twin = sig;
+        twin[32..64].copy_from_slice(&(N - s).to_be_bytes::<32>());
+        twin[64] = if sig[64] == 27 { 28 } else { 27 };
+        assert_eq!(recover_personal(message, &twin), None);
+    }
 }

@@ -18,6 +18,7 @@ pub mod listings;
 pub mod openapi;
 pub mod orders;
 pub mod ratelimit;
+pub mod threads;
 pub mod types;
 pub mod webhooks;
 
@@ -82,7 +83,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Tunables.
     pub settings: Arc<Settings>,
-    /// In-memory rate limiter.
+    /// Rate limits, counted in PostgreSQL (shared by every replica).
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Wakes the webhook worker when a delivery is enqueued.
     pub wake: Arc<Notify>,
@@ -98,10 +99,10 @@ impl AppState {
             .redirect(alloy::transports::http::reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
+            limiter: Arc::new(ratelimit::RateLimiter::new(pool.clone())),
             pool,
             clock,
             settings: Arc::new(settings),
-            limiter: Arc::new(ratelimit::RateLimiter::default()),
             wake: Arc::new(Notify::new()),
             http,
         })
@@ -121,16 +122,11 @@ pub async fn migrate(pool: &PgPool) -> eyre::Result<()> {
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.body_limit;
-    openapi::api_router()
-        .route("/openapi.json", axum::routing::get(openapi::openapi_json))
-        .route(
-            "/.well-known/ai-plugin.json",
-            axum::routing::get(openapi::plugin_manifest),
-        )
-        .route("/health", axum::routing::get(|| async { "ok" }))
-        .route("/logo.svg", axum::routing::get(openapi::logo))
-        .route("/legal", axum::routing::get(openapi::legal))
-        .fallback(|| async { ApiError::not_found("route") })
+    let mut app = openapi::api_router();
+    for (path, route) in openapi::meta_routes() {
+        app = app.route(path, route);
+    }
+    app.fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,

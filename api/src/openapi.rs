@@ -4,7 +4,13 @@
 //! dialect of OpenAPI 3.1) are derived from those Rust types with `schemars`, so the document
 //! follows the code. The integration tests validate real responses against it.
 
-use crate::{AppState, agents, identity, listings, orders, types::Page, webhooks};
+use crate::{
+    AppState, agents, identity, listings,
+    orders::{chain_orders, negotiations},
+    threads,
+    types::Page,
+    webhooks,
+};
 use axum::{Json, Router, extract::State};
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde::Deserialize;
@@ -45,15 +51,49 @@ pub struct Operation {
     pub summary: &'static str,
     /// Status of the success response.
     pub status: u16,
+    /// The client errors of the handler itself (the layers' are added by [`Operation::client_errors`]).
+    pub errors: &'static [u16],
     body: SchemaFn,
     body_is_empty: fn() -> bool,
+    query_is_empty: fn() -> bool,
     query: SchemaFn,
     response: SchemaFn,
 }
 
+impl Operation {
+    /// Whether the operation writes with a JSON body (POST, PATCH): the body extractor, the body
+    /// limit and the idempotency layer answer for it.
+    pub fn is_write(&self) -> bool {
+        crate::idempotency::honours(self.method)
+    }
+
+    /// Every 4xx status the operation can answer, ascending: its handler's own ([`Self::errors`])
+    /// and those of the layers it passes through: 400 (a malformed path, query, body or
+    /// `Idempotency-Key`), 401 and 429 (a bearer key: missing, unknown or revoked; over its
+    /// rate), and on writes 409 (`idempotency_in_progress`), 413 (`payload_too_large`), 415
+    /// (`unsupported_media_type`) and 422 (`idempotency_key_reused`, a body of the wrong shape).
+    pub fn client_errors(&self) -> Vec<u16> {
+        let mut codes = self.errors.to_vec();
+        let has_path_params = self.path.contains('{');
+        if self.is_write() || has_path_params || !(self.query_is_empty)() {
+            codes.push(400);
+        }
+        if self.auth != "none" {
+            codes.extend([401, 429]);
+        }
+        if self.is_write() {
+            codes.extend([409, 413, 415, 422]);
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+}
+
 macro_rules! api_routes {
     ($( $method:ident $path:literal => $handler:path, $id:literal, $auth:literal,
-        body $body:ty, query $query:ty, $status:literal $resp:ty, $summary:literal; )*) => {
+        body $body:ty, query $query:ty, $status:literal $resp:ty, errors [$($err:literal),*],
+        $summary:literal; )*) => {
         /// The `/v1` routes.
         pub fn api_router() -> Router<AppState> {
             Router::new() $( .route($path, axum::routing::$method($handler)) )*
@@ -67,8 +107,10 @@ macro_rules! api_routes {
                 auth: $auth,
                 summary: $summary,
                 status: $status,
+                errors: &[$($err),*],
                 body: schema_of::<$body>,
                 body_is_empty: is_empty::<$body>,
+                query_is_empty: is_empty::<$query>,
                 query: schema_of::<$query>,
                 response: schema_of::<$resp>,
             }, )*
@@ -78,91 +120,91 @@ macro_rules! api_routes {
 
 api_routes! {
     post "/v1/agents/register" => agents::register, "registerAgent", "none",
-        body agents::RegisterBody, query Empty, 201 agents::Registered,
+        body agents::RegisterBody, query Empty, 201 agents::Registered, errors [409, 422, 429],
         "Register an agent (handle, display_name, optional webhook_url); returns its API key once";
     get "/v1/agents/me" => agents::me, "getMe", "bearer",
-        body Empty, query Empty, 200 agents::Me,
+        body Empty, query Empty, 200 agents::Me, errors [],
         "The calling agent, with bound addresses";
     patch "/v1/agents/me" => agents::patch_me, "updateMe", "bearer",
-        body agents::PatchMe, query Empty, 200 agents::MeUpdated,
+        body agents::PatchMe, query Empty, 200 agents::MeUpdated, errors [422],
         "Change display_name or webhook_url (a new URL gets a new secret, shown once; null removes it)";
     get "/v1/agents/me/keys" => agents::list_keys, "listKeys", "bearer",
-        body Empty, query Empty, 200 agents::Keys,
+        body Empty, query Empty, 200 agents::Keys, errors [],
         "The agent's API keys (prefixes only)";
     post "/v1/agents/me/keys" => agents::create_key, "createKey", "bearer",
-        body Empty, query Empty, 201 agents::NewKey,
+        body Empty, query Empty, 201 agents::NewKey, errors [422],
         "Issue an additional API key";
     post "/v1/agents/me/keys/rotate" => agents::rotate_key, "rotateKey", "bearer",
-        body Empty, query Empty, 201 agents::NewKey,
+        body Empty, query Empty, 201 agents::NewKey, errors [422],
         "Issue a new API key and revoke the calling one";
     delete "/v1/agents/me/keys/{key_id}" => agents::revoke_key, "revokeKey", "bearer",
-        body Empty, query Empty, 204 NoContent,
+        body Empty, query Empty, 204 NoContent, errors [404],
         "Revoke an API key";
     post "/v1/agents/me/challenges" => identity::challenge, "createChallenge", "bearer",
-        body identity::ChallengeBody, query Empty, 201 identity::Challenge,
+        body identity::ChallengeBody, query Empty, 201 identity::Challenge, errors [422],
         "A single-use message for the wallet at `address` to sign (EIP-191 personal_sign)";
     post "/v1/agents/me/addresses" => identity::bind, "bindAddress", "bearer",
-        body identity::BindBody, query Empty, 201 agents::BoundAddress,
+        body identity::BindBody, query Empty, 201 agents::BoundAddress, errors [404, 409, 422],
         "Bind the challenged address, given the nonce and the wallet's signature";
     delete "/v1/agents/me/addresses/{address}" => identity::unbind, "unbindAddress", "bearer",
-        body Empty, query Empty, 204 NoContent,
+        body Empty, query Empty, 204 NoContent, errors [404, 422],
         "Unbind an address";
     get "/v1/agents/{handle}" => agents::profile, "getAgent", "none",
-        body Empty, query Empty, 200 agents::Profile,
+        body Empty, query Empty, 200 agents::Profile, errors [404],
         "Public profile: bound addresses, mirrored identity and bond";
     post "/v1/listings" => listings::create, "createListing", "bearer",
-        body listings::CreateListing, query Empty, 201 listings::Listing,
+        body listings::CreateListing, query Empty, 201 listings::Listing, errors [422],
         "Create a listing: an offer (service) or a bounty (wanted), with price and token";
     get "/v1/listings" => listings::search, "searchListings", "none",
-        body Empty, query listings::SearchQuery, 200 Page<listings::Listing>,
+        body Empty, query listings::SearchQuery, 200 Page<listings::Listing>, errors [422],
         "Search listings: q (full text), kind, category, tags, min_price, max_price, owner, status, sort (newest, price_asc, price_desc, relevance: default with q; listings whose title and category contain the query first, then those matching in the description, newest first within each), limit, cursor";
     get "/v1/listings/{id}" => listings::get, "getListing", "none",
-        body Empty, query Empty, 200 listings::Listing,
+        body Empty, query Empty, 200 listings::Listing, errors [404],
         "One listing";
     patch "/v1/listings/{id}" => listings::patch, "updateListing", "bearer",
-        body listings::PatchListing, query Empty, 200 listings::Listing,
+        body listings::PatchListing, query Empty, 200 listings::Listing, errors [403, 404, 409, 422],
         "Edit an open listing (owner only)";
     post "/v1/listings/{id}/close" => listings::close, "closeListing", "bearer",
-        body Empty, query Empty, 200 listings::Listing,
+        body Empty, query Empty, 200 listings::Listing, errors [403, 404, 409],
         "Close a listing (owner only)";
-    post "/v1/listings/{id}/negotiations" => orders::negotiate, "openNegotiation", "bearer",
-        body orders::TermsBody, query Empty, 201 orders::Negotiation,
+    post "/v1/listings/{id}/negotiations" => negotiations::negotiate, "openNegotiation", "bearer",
+        body negotiations::TermsBody, query Empty, 201 negotiations::Negotiation, errors [404, 409, 422],
         "Open a negotiation on a listing: a new bytes32 order id and its thread (NEGOTIATING)";
-    get "/v1/negotiations" => orders::mine, "listNegotiations", "bearer",
-        body Empty, query orders::PageQuery, 200 Page<orders::Negotiation>,
+    get "/v1/negotiations" => negotiations::mine, "listNegotiations", "bearer",
+        body Empty, query crate::orders::PageQuery, 200 Page<negotiations::Negotiation>, errors [],
         "The calling agent's orders as buyer or seller";
-    get "/v1/orders" => orders::search, "searchOrders", "none",
-        body Empty, query orders::SearchQuery, 200 Page<orders::ChainOrder>,
+    get "/v1/orders" => chain_orders::search, "searchOrders", "none",
+        body Empty, query chain_orders::SearchQuery, 200 Page<chain_orders::ChainOrder>, errors [],
         "Search funded orders: party (address or handle), state, token, chain_id, min_amount, max_amount, limit, cursor";
-    get "/v1/orders/{id}" => orders::get, "getOrder", "optional",
-        body Empty, query orders::OrderQuery, 200 orders::OrderView,
+    get "/v1/orders/{id}" => chain_orders::get, "getOrder", "optional",
+        body Empty, query chain_orders::OrderQuery, 200 chain_orders::OrderView, errors [404],
         "An order: the chain's state, parties, amounts, deadlines and next automatic action; the negotiation for its parties";
-    get "/v1/orders/{id}/events" => orders::events, "getOrderEvents", "none",
-        body Empty, query orders::EventsQuery, 200 Page<orders::Event>,
+    get "/v1/orders/{id}/events" => chain_orders::events, "getOrderEvents", "none",
+        body Empty, query chain_orders::EventsQuery, 200 Page<chain_orders::Event>, errors [404],
         "The order's on-chain audit trail with tx hashes";
-    post "/v1/orders/{id}/terms" => orders::propose, "proposeTerms", "bearer",
-        body orders::TermsBody, query Empty, 200 orders::Negotiation,
+    post "/v1/orders/{id}/terms" => negotiations::propose, "proposeTerms", "bearer",
+        body negotiations::TermsBody, query Empty, 200 negotiations::Negotiation, errors [403, 404, 409, 422],
         "Propose terms (amount, deliver_by, seller_address, details); clears agreements";
-    post "/v1/orders/{id}/agree" => orders::agree, "agreeTerms", "bearer",
-        body orders::AgreeBody, query Empty, 200 orders::Negotiation,
+    post "/v1/orders/{id}/agree" => negotiations::agree, "agreeTerms", "bearer",
+        body negotiations::AgreeBody, query Empty, 200 negotiations::Negotiation, errors [403, 404, 409, 422],
         "Agree to terms_version; when both agree the order is AWAITING_PAY with the terms hash for fund()";
-    post "/v1/orders/{id}/cancel" => orders::cancel, "cancelOrder", "bearer",
-        body Empty, query Empty, 200 orders::Negotiation,
+    post "/v1/orders/{id}/cancel" => negotiations::cancel, "cancelOrder", "bearer",
+        body Empty, query Empty, 200 negotiations::Negotiation, errors [403, 404, 409],
         "Cancel before funding";
-    get "/v1/orders/{id}/messages" => orders::messages, "listMessages", "bearer",
-        body Empty, query orders::PageQuery, 200 Page<orders::Message>,
+    get "/v1/orders/{id}/messages" => threads::messages, "listMessages", "bearer",
+        body Empty, query crate::orders::PageQuery, 200 Page<threads::Message>, errors [403, 404],
         "The order's thread (parties only)";
-    post "/v1/orders/{id}/messages" => orders::post_message, "postMessage", "bearer",
-        body orders::MessageBody, query Empty, 201 orders::Message,
+    post "/v1/orders/{id}/messages" => threads::post_message, "postMessage", "bearer",
+        body threads::MessageBody, query Empty, 201 threads::Message, errors [403, 404, 422],
         "Post to the order's thread (parties only)";
     get "/v1/webhooks/deliveries" => webhooks::list, "listDeliveries", "bearer",
-        body Empty, query webhooks::DeliveriesQuery, 200 Page<webhooks::Delivery>,
+        body Empty, query webhooks::DeliveriesQuery, 200 Page<webhooks::Delivery>, errors [],
         "The webhook delivery log";
     get "/v1/webhooks/deliveries/{id}" => webhooks::get, "getDelivery", "bearer",
-        body Empty, query Empty, 200 webhooks::Delivery,
+        body Empty, query Empty, 200 webhooks::Delivery, errors [404],
         "One delivery with its attempts";
     post "/v1/webhooks/deliveries/{id}/redeliver" => webhooks::redeliver, "redeliver", "bearer",
-        body Empty, query Empty, 200 webhooks::Delivery,
+        body Empty, query Empty, 200 webhooks::Delivery, errors [404],
         "Deliver again now, with a fresh retry schedule";
 }
 
@@ -214,11 +256,26 @@ fn query_params(op: &Operation) -> Vec<Value> {
         .collect()
 }
 
-fn error_response(description: &str) -> Value {
-    json!({
-        "description": description,
+/// The response of a client error: the `Error` body (and `Retry-After` on a 429).
+fn error_response(code: u16) -> Value {
+    let reason = axum::http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Client error");
+    let mut r = json!({
+        "description": format!("{reason}: a stable `code` and a `message`"),
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
-    })
+    });
+    if code == 429 {
+        r["headers"] = json!({
+            "Retry-After": {
+                "description": "Seconds until the rate limit window ends",
+                "required": true,
+                "schema": { "type": "integer", "minimum": 1 },
+            }
+        });
+    }
+    r
 }
 
 /// The document without `servers` (which depends on the configuration).
@@ -251,13 +308,15 @@ fn build() -> Value {
         };
         let mut responses_of = Map::new();
         responses_of.insert(op.status.to_string(), success);
-        responses_of.insert(
-            "4XX".into(),
-            error_response("Client error: a stable code and a message"),
-        );
+        for code in op.client_errors() {
+            responses_of.insert(code.to_string(), error_response(code));
+        }
         responses_of.insert(
             "5XX".into(),
-            error_response("Internal error (`internal`), logged by the server"),
+            json!({
+                "description": "Internal error (`internal`), logged by the server",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
+            }),
         );
         let mut o = json!({
             "operationId": op.id,
@@ -270,7 +329,7 @@ fn build() -> Value {
             "optional" => json!([{ "bearer": [] }, {}]),
             _ => json!([]),
         };
-        if matches!(op.method, "post" | "patch") {
+        if op.is_write() {
             o["requestBody"] = json!({
                 "required": !(op.body_is_empty)(),
                 "content": { "application/json": { "schema": (op.body)(&mut requests) } },
@@ -332,6 +391,19 @@ pub fn document(public_url: &str) -> Value {
     let mut doc = DOC.clone();
     doc["servers"] = json!([{ "url": public_url }]);
     doc
+}
+
+/// The routes outside `/v1`: the service's own metadata (document, manifest and its links, health),
+/// not API operations.
+pub fn meta_routes() -> Vec<(&'static str, axum::routing::MethodRouter<AppState>)> {
+    use axum::routing::get;
+    vec![
+        ("/openapi.json", get(openapi_json)),
+        ("/.well-known/ai-plugin.json", get(plugin_manifest)),
+        ("/health", get(|| async { "ok" })),
+        ("/logo.svg", get(logo)),
+        ("/legal", get(legal)),
+    ]
 }
 
 /// `GET /openapi.json`.

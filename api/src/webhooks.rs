@@ -320,7 +320,7 @@ pub async fn scan_deadlines(st: &AppState) -> ApiResult<u64> {
     Ok(n)
 }
 
-/// The worker: deadline scan, due deliveries, old idempotency keys; woken by new work or polls.
+/// The worker: deadline scan, due deliveries, old idempotency keys and rate limit windows; woken by new work or polls.
 pub async fn run_worker(st: AppState) {
     loop {
         if let Err(e) = scan_deadlines(&st).await {
@@ -340,6 +340,9 @@ pub async fn run_worker(st: AppState) {
             .bind(st.now() - 86_400)
             .execute(&st.pool)
             .await;
+        if let Err(e) = st.limiter.prune(st.now()).await {
+            tracing::warn!(error = %e, "pruning rate limit windows failed");
+        }
         tokio::select! {
             _ = st.wake.notified() => {}
             _ = tokio::time::sleep(st.settings.worker_poll) => {}

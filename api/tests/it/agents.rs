@@ -203,6 +203,22 @@ async fn keys_rotate_and_revoke() {
     assert_eq!(app.get("/v1/agents/me", Some(&k3)).await.0, 200);
 }
 
+/// A registration of `handle` is refused as over the rate.
+async fn registration_refused(app: &App, handle: &str) {
+    let (s, v) = app
+        .post(
+            "/v1/agents/register",
+            None,
+            json!({ "handle": handle, "display_name": "x" }),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{handle}"
+    );
+}
+
 #[tokio::test]
 async fn registration_is_rate_limited_per_ip_and_requests_per_key() {
     let app = App::spawn_with(pact_api::Settings {
@@ -213,14 +229,7 @@ async fn registration_is_rate_limited_per_ip_and_requests_per_key() {
     .await;
     let key = app.register("ab1").await;
     app.register("ab2").await;
-    let (s, v) = app
-        .post(
-            "/v1/agents/register",
-            None,
-            json!({ "handle": "ab3", "display_name": "x" }),
-        )
-        .await;
-    assert_eq!((s, v["code"].as_str()), (429, Some("rate_limited")));
+    registration_refused(&app, "ab3").await;
     app.clock.advance(3600);
     app.register("ab3").await;
 
@@ -230,6 +239,40 @@ async fn registration_is_rate_limited_per_ip_and_requests_per_key() {
     assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 429);
     app.clock.advance(60);
     assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 200);
+}
+
+/// Two replicas over one database count against the same windows (the counters are rows in
+/// PostgreSQL), and the refusal says when the window ends.
+#[tokio::test]
+async fn rate_limits_are_shared_by_replicas_and_say_when_to_retry() {
+    let limited = || pact_api::Settings {
+        register_per_ip_per_hour: 3,
+        requests_per_key_per_minute: 3,
+        ..settings()
+    };
+    let a = App::spawn_with(limited()).await;
+    let b = App::start(a.db.clone(), a.clock.clone(), limited()).await;
+    let key = a.register("rep1").await;
+    b.register("rep2").await;
+    a.register("rep3").await;
+    registration_refused(&b, "rep4").await;
+    for app in [&a, &b, &a] {
+        assert_eq!(app.get("/v1/agents/me", Some(&key)).await.0, 200);
+    }
+    a.clock.advance(20);
+    for app in [&a, &b] {
+        let r = app
+            .http
+            .get(format!("{}/v1/agents/me", app.base))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 429);
+        assert_eq!(r.headers()["retry-after"], "40");
+    }
+    a.clock.advance(40);
+    assert_eq!(b.get("/v1/agents/me", Some(&key)).await.0, 200);
 }
 
 #[tokio::test]

@@ -6,6 +6,14 @@ use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use serde_json::{Map, Value, json};
 use std::sync::Mutex;
 
+/// A path of the template `path`, with a value for each parameter.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1")
+        .replace("{handle}", "x")
+        .replace("{key_id}", "1")
+        .replace("{address}", "0x00")
+}
+
 #[tokio::test]
 async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
     let app = App::spawn().await;
@@ -26,12 +34,7 @@ async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
     assert!(n >= 29);
     // Every documented operation is routed (no 404 "route not found"/405 from the router).
     for op in pact_api::openapi::OPERATIONS {
-        let path = op
-            .path
-            .replace("{id}", "1")
-            .replace("{handle}", "x")
-            .replace("{key_id}", "1")
-            .replace("{address}", "0x00");
+        let path = concrete(op.path);
         let (s, v) = app
             .call(&op.method.to_uppercase(), &path, None, None, None)
             .await;
@@ -40,6 +43,53 @@ async fn openapi_lists_every_operation_and_the_manifest_points_at_it() {
             "{} {path}: {s} {v}",
             op.method
         );
+    }
+    // And the router serves nothing on these paths the document does not list: every other
+    // method answers 405 with an `Allow` header naming exactly the documented methods.
+    let paths = doc["paths"].as_object().unwrap();
+    for (template, methods) in paths {
+        let path = concrete(template);
+        let mut documented: Vec<String> = methods.as_object().unwrap().keys().cloned().collect();
+        documented.sort();
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if documented.iter().any(|m| m == method) {
+                continue;
+            }
+            let r = app
+                .http
+                .request(
+                    alloy::transports::http::reqwest::Method::from_bytes(
+                        method.to_uppercase().as_bytes(),
+                    )
+                    .unwrap(),
+                    format!("{}{path}", app.base),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 405, "{method} {template}");
+            let mut allow: Vec<String> = r.headers()["allow"]
+                .to_str()
+                .unwrap()
+                .split(',')
+                .map(|m| m.trim().to_lowercase())
+                .filter(|m| m != "head")
+                .collect();
+            allow.sort();
+            assert_eq!(allow, documented, "{method} {template}");
+        }
+    }
+    // Outside /v1 the service serves only its own metadata, none of it an API operation.
+    for (route, _) in pact_api::openapi::meta_routes() {
+        assert!(!route.starts_with("/v1"), "{route}");
+        assert!(paths.get(route).is_none(), "{route}");
+        let r = app
+            .http
+            .get(format!("{}{route}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{route}");
     }
     let (s, m) = app.get("/.well-known/ai-plugin.json", None).await;
     assert_eq!(s, 200);
@@ -95,10 +145,45 @@ async fn the_document_has_request_response_and_error_schemas_for_every_operation
     for op in pact_api::openapi::OPERATIONS {
         let o = &doc["paths"][op.path][op.method];
         let what = format!("{} {}", op.method, op.path);
-        assert_eq!(
-            o["responses"]["4XX"]["content"]["application/json"]["schema"], error,
-            "{what}"
-        );
+        // Every client error the operation can answer is declared, with the error schema (and
+        // no range): generated clients and schemathesis (ST202) see each status.
+        assert!(o["responses"]["4XX"].is_null(), "{what}");
+        let declared: Vec<u16> = o["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.parse::<u16>().ok())
+            .filter(|c| (400..500).contains(c))
+            .collect();
+        assert_eq!(declared, op.client_errors(), "{what}");
+        for code in &declared {
+            let r = &o["responses"][code.to_string()];
+            assert_eq!(
+                r["content"]["application/json"]["schema"], error,
+                "{what} {code}"
+            );
+        }
+        assert_eq!(declared.contains(&401), op.auth != "none", "{what}");
+        if op.auth != "none" {
+            assert_eq!(
+                o["responses"]["429"]["headers"]["Retry-After"]["required"], true,
+                "{what}"
+            );
+        }
+        // The Idempotency-Key header is declared, optional, exactly where the server honours it.
+        let idem: Vec<&Value> = o["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "header" && p["name"] == "Idempotency-Key")
+            .collect();
+        if matches!(op.method, "post" | "patch") {
+            assert_eq!(idem.len(), 1, "{what}");
+            assert_eq!(idem[0]["required"], false, "{what}");
+            assert!(declared.contains(&422) && declared.contains(&409), "{what}");
+        } else {
+            assert!(idem.is_empty(), "{what}");
+        }
         let ok = &o["responses"][op.status.to_string()];
         if op.status == 204 {
             assert!(ok["content"].is_null(), "{what}");
@@ -505,7 +590,11 @@ async fn real_responses_match_the_document() {
         }
         let schema = if x.status >= 400 {
             assert!(x.status < 500, "{what}");
-            &o["responses"]["4XX"]["content"]["application/json"]["schema"]
+            assert!(
+                op.client_errors().contains(&x.status),
+                "{what}: undeclared status"
+            );
+            &o["responses"][x.status.to_string()]["content"]["application/json"]["schema"]
         } else {
             assert_eq!(x.status, op.status, "{what}: undocumented status");
             answered.insert(op.id);

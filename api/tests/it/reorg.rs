@@ -24,6 +24,25 @@ async fn wait_state(app: &App, id: &str, key: &str, want: &str) {
     .await;
 }
 
+/// Waits until the API has announced every escrow event the indexer holds: its watermark is the
+/// last event there is (after a rewind the watermark first has to come back to it). The states
+/// read through the join change with the indexer's rows; the announcements follow.
+async fn announced(app: &App) {
+    eventually("the API's watermark at the last escrow event", || async {
+        let done: Option<bool> = sqlx::query_scalar(
+            "SELECT w.seq = COALESCE((SELECT max(e.seq) FROM escrow_events e
+                                      WHERE e.chain_id = w.chain_id AND e.order_id IS NOT NULL), 0)
+             FROM api_chain_watermarks w WHERE w.chain_id = $1",
+        )
+        .bind(CHAIN)
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap();
+        (done == Some(true)).then_some(())
+    })
+    .await;
+}
+
 /// Opens a negotiation of `buyer` on `listing`; returns its order id.
 async fn negotiate(app: &App, listing: i64, buyer: &str) -> String {
     let (s, o) = app
@@ -124,6 +143,7 @@ async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
     chain_event(&app.pool, &won, 10, 0, "OrderFunded", "ESCROWED").await;
     indexer_commit(&app.pool, 10).await;
     wait_state(&app, &rival, &dave, "CANCELLED").await;
+    announced(&app).await;
     assert_eq!(
         state_of(&app, &won, &bob).await,
         ("FUNDED".into(), "chain".into())
@@ -133,6 +153,7 @@ async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
     // A reorg removes block 10: bob's order is unfunded, the rivals are back where they were.
     indexer_rewind(&app.pool, 9).await;
     wait_state(&app, &won, &bob, "AWAITING_PAY").await;
+    announced(&app).await;
     assert_eq!(
         state_of(&app, &won, &bob).await,
         ("AWAITING_PAY".into(), "app".into())
@@ -170,6 +191,7 @@ async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
     chain_event(&app.pool, &rival, 11, 0, "OrderFunded", "ESCROWED").await;
     indexer_commit(&app.pool, 11).await;
     wait_state(&app, &won, &bob, "CANCELLED").await;
+    announced(&app).await;
     assert_eq!(state_of(&app, &rival, &dave).await.0, "FUNDED");
     assert_eq!(state_of(&app, &talking, &carol).await.0, "CANCELLED");
     // The second cancellation of carol's negotiation is a delivery of its own.
@@ -180,8 +202,25 @@ async fn a_funding_reorged_out_reopens_the_order_and_restores_the_rivals() {
     indexer_rewind(&app.pool, 10).await;
     let mut app = App::start(app.db.clone(), app.clock.clone(), settings()).await;
     wait_state(&app, &rival, &dave, "AWAITING_PAY").await;
+    announced(&app).await;
     assert_eq!(state_of(&app, &won, &bob).await.0, "AWAITING_PAY");
     assert_eq!(state_of(&app, &talking, &carol).await.0, "NEGOTIATING");
+    // The restarted API announced the removed funding: dave's order is open again, carol's
+    // negotiation is back (its fourth notice), bob's order is no longer cancelled.
+    assert_eq!(
+        app_notices(&app, "dave", &rival).await.last().unwrap().0,
+        "AWAITING_PAY"
+    );
+    let carol_saw = app_notices(&app, "carol", &talking).await;
+    assert_eq!(
+        carol_saw.iter().map(|n| n.0.as_str()).collect::<Vec<_>>(),
+        ["CANCELLED", "NEGOTIATING", "CANCELLED", "NEGOTIATING"],
+        "{carol_saw:?}"
+    );
+    assert_eq!(
+        app_notices(&app, "bob", &won).await.last().unwrap().0,
+        "AWAITING_PAY"
+    );
     // Applied once: another start does not apply it again.
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries")
         .fetch_one(&app.pool)

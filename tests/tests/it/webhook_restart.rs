@@ -95,23 +95,24 @@ async fn outbox(s: &Stack) -> Result<Vec<(i64, i64, String)>> {
     )
 }
 
-/// Waits until the indexer is at the head and the API turned every indexed block into
+/// Waits until the indexer is at the head and the API turned every indexed escrow event into
 /// deliveries.
 async fn chain_enqueued(s: &Stack) -> Result<()> {
     s.wait_indexed().await?;
-    let head = s.cursor(crate::stack::HOME_ID).await;
     s.wait(
-        "the API's chain cursor at the indexer's",
+        "the API's watermark at the indexer's last escrow event",
         Duration::from_secs(30),
         || async move {
-            let c: Option<i64> = sqlx::query_scalar(
-                "SELECT block_number FROM api_chain_cursors WHERE chain_id = $1",
+            let done: Option<bool> = sqlx::query_scalar(
+                "SELECT w.seq >= COALESCE((SELECT max(e.seq) FROM escrow_events e
+                                           WHERE e.chain_id = w.chain_id AND e.order_id IS NOT NULL), 0)
+                 FROM api_chain_watermarks w WHERE w.chain_id = $1",
             )
             .bind(crate::stack::HOME_ID as i64)
             .fetch_optional(&s.pool)
             .await
             .ok()?;
-            (c >= Some(head)).then_some(())
+            (done == Some(true)).then_some(())
         },
     )
     .await
