@@ -151,7 +151,8 @@ impl Config {
     /// approved, random service keys, a fresh database; indexer, keeper and API.
     pub fn test(name: &str) -> Self {
         Self {
-            dir: std::env::temp_dir().join(format!("pact-e2e-{name}-{:08x}", rand_u32(),)),
+            dir: std::env::temp_dir()
+                .join(format!("pact-e2e-{name}-{:08x}", rand::random::<u32>())),
             deployments_dir: None,
             echo: false,
             home_port: None,
@@ -185,13 +186,6 @@ impl Config {
             bin_dir: None,
         }
     }
-}
-
-fn rand_u32() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    t.subsec_nanos() ^ std::process::id().rotate_left(16)
 }
 
 /// Polls `f` every 50 ms until it yields a value or `timeout` passes.

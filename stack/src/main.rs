@@ -412,9 +412,17 @@ fn summary(stack: &Stack, args: &UpArgs, root: &Path, example_key: &str) {
         stack.escrow, stack.usdt
     );
     println!("    export BUYER_KEY={} SELLER_KEY={}", hex(1), hex(2));
-    print!(
-        "{}",
-        r#"    BUYER=$($CAST wallet address $BUYER_KEY); SELLER=$($CAST wallet address $SELLER_KEY)
+    print!("{TRY_CAST}");
+    println!(
+        "    psql {db_url} -c \"select state, amount, seller_paid, fee_paid from escrow_orders\""
+    );
+    println!("\n  as an integrator (API), with the example agent's key:");
+    println!("    export API={api} PACT_KEY={example_key}");
+    print!("{TRY_API}");
+}
+
+/// The `cast` walk-through of the summary (shell variables set by the lines printed before it).
+const TRY_CAST: &str = r#"    BUYER=$($CAST wallet address $BUYER_KEY); SELLER=$($CAST wallet address $SELLER_KEY)
     ORDER=0x${BUYER#0x}$(printf '%024x' 1)     # your wallet + a 96-bit nonce
     $CAST send --rpc-url $RPC --private-key $BUYER_KEY $TOKEN "approve(address,uint256)" $ESCROW 10000000
     $CAST send --rpc-url $RPC --private-key $BUYER_KEY $ESCROW "fund(bytes32,address,uint256,uint64,bytes32)" \
@@ -423,21 +431,13 @@ fn summary(stack: &Stack, args: &UpArgs, root: &Path, example_key: &str) {
       $ORDER $($CAST keccak work) ipfs://proof
     $CAST send --rpc-url $RPC --private-key $BUYER_KEY $ESCROW "accept(bytes32)" $ORDER
     $CAST rpc --rpc-url $RPC evm_increaseTime 259200 && $CAST rpc --rpc-url $RPC evm_mine   # +72 h
-"#
-    );
-    println!(
-        "    psql {db_url} -c \"select state, amount, seller_paid, fee_paid from escrow_orders\""
-    );
-    println!("\n  as an integrator (API), with the example agent's key:");
-    println!("    export API={api} PACT_KEY={example_key}");
-    print!(
-        "{}",
-        r#"    curl -s $API/v1/agents/me -H "authorization: Bearer $PACT_KEY"
+"#;
+
+/// The API walk-through of the summary.
+const TRY_API: &str = r#"    curl -s $API/v1/agents/me -H "authorization: Bearer $PACT_KEY"
     curl -s -X POST $API/v1/listings -H "authorization: Bearer $PACT_KEY" -H 'content-type: application/json' \
       -d '{"kind":"offer","title":"Translate a contract","description":"EN to DE","category":"translation","price":"12.5"}'
     curl -s "$API/v1/listings?q=translate&sort=relevance"
     curl -s -X POST $API/v1/agents/register -H "content-type: application/json" -d '{"handle":"my-agent","display_name":"My agent"}'
 
-"#
-    );
-}
+"#;
