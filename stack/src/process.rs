@@ -307,3 +307,77 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Spec {
+        Spec::new("/bin/sh", &["-c", script])
+    }
+
+    fn dir() -> PathBuf {
+        std::env::temp_dir().join(format!("pact-supervisor-{:016x}", rand::random::<u64>()))
+    }
+
+    #[test]
+    fn logs_both_streams_restarts_and_stops_on_sigterm() -> Result<()> {
+        let d = dir();
+        let mut s = Supervisor::new(&d, false)?;
+        s.spawn("a", sh("echo out; echo err >&2; exec sleep 30"))?;
+        let first = s.pid("a").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        s.check_alive()?;
+        s.restart("a")?;
+        let second = s.pid("a").unwrap();
+        assert_ne!(first, second);
+        let t0 = Instant::now();
+        s.stop("a")?;
+        assert!(
+            t0.elapsed() < GRACE,
+            "sleep ends on SIGTERM, no SIGKILL wait"
+        );
+        assert!(!s.contains("a"));
+        let log = std::fs::read_to_string(s.log_path("a"))?;
+        assert_eq!(log.matches("out\n").count(), 2, "{log}");
+        assert_eq!(log.matches("err\n").count(), 2, "{log}");
+        let _ = std::fs::remove_dir_all(d);
+        Ok(())
+    }
+
+    #[test]
+    fn a_process_ignoring_sigterm_is_killed_after_the_grace_period() -> Result<()> {
+        let d = dir();
+        let mut s = Supervisor::new(&d, false)?;
+        s.spawn(
+            "stubborn",
+            sh("trap '' TERM; echo up; while :; do sleep 0.1; done"),
+        )?;
+        let pid = s.pid("stubborn").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let t0 = Instant::now();
+        assert_eq!(s.shutdown(), 1);
+        assert!(t0.elapsed() >= GRACE);
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "reaped");
+        let _ = std::fs::remove_dir_all(d);
+        Ok(())
+    }
+
+    #[test]
+    fn check_alive_names_a_process_that_exited_with_its_last_lines() -> Result<()> {
+        let d = dir();
+        let mut s = Supervisor::new(&d, false)?;
+        s.spawn("ok", sh("exec sleep 30"))?;
+        s.spawn("dies", sh("echo 'cannot bind'; exit 3"))?;
+        std::thread::sleep(Duration::from_millis(500));
+        let err = s.check_alive().unwrap_err().to_string();
+        assert!(err.starts_with("dies exited"), "{err}");
+        assert!(
+            err.contains("exit status: 3") && err.contains("cannot bind"),
+            "{err}"
+        );
+        s.kill("ok")?;
+        let _ = std::fs::remove_dir_all(d);
+        Ok(())
+    }
+}
