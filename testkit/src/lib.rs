@@ -4,8 +4,15 @@
 //!   node bindings) and hands back a wallet-backed provider.
 //! - [`TestDb`] creates a fresh PostgreSQL database on the server named by `DATABASE_URL` (or
 //!   `.pact/env`, written by `scripts/setup`), and drops it when the test ends.
+//! - [`deploy`] deploys Pact's contracts through the Rust bindings (the one deploy every test and
+//!   the local stack use) and writes their deployment records.
+//! - anvil's own RPC methods (time travel, mining control, snapshots) are alloy's typed
+//!   [`AnvilApi`](alloy::providers::ext::AnvilApi), re-exported here.
 
+pub mod deploy;
 pub mod rpc_proxy;
+
+pub use alloy::providers::ext::AnvilApi;
 
 use alloy::{
     network::EthereumWallet,
@@ -47,16 +54,21 @@ impl TestChain {
 
 /// Spawns anvil (the npm binary, or `PACT_ANVIL`) on a free port with the given chain id.
 pub fn anvil(chain_id: u64) -> Result<TestChain> {
+    anvil_with(chain_id, |a| a)
+}
+
+/// [`anvil`] with more settings (`configure` gets the builder with the binary and chain id set:
+/// a fixed port, a mnemonic, block times, `keep_stdout`, …).
+pub fn anvil_with(chain_id: u64, configure: impl FnOnce(Anvil) -> Anvil) -> Result<TestChain> {
     let bin = pact_bindings::toolchain::foundry_bin("anvil");
     eyre::ensure!(
         bin.exists(),
         "anvil not found at {}: run scripts/setup first (it installs the npm Foundry binaries)",
         bin.display()
     );
-    let anvil = Anvil::at(bin)
-        .chain_id(chain_id)
+    let anvil = configure(Anvil::at(bin).chain_id(chain_id))
         .try_spawn()
-        .wrap_err("spawning anvil")?;
+        .wrap_err_with(|| format!("spawning anvil for chain {chain_id}"))?;
     let wallet = EthereumWallet::from(PrivateKeySigner::from(anvil.keys()[0].clone()));
     let provider = ProviderBuilder::new()
         .wallet(wallet)
@@ -97,32 +109,57 @@ fn with_database(url: &str, db: &str) -> String {
     }
 }
 
-/// A fresh PostgreSQL database, dropped (with `FORCE`) when this value is dropped.
+/// A fresh PostgreSQL database, dropped (with `FORCE`) when this value is dropped (unless it was
+/// made by [`TestDb::recreate`] with `keep`).
 pub struct TestDb {
     /// The database name (`pact_test_<random>`).
     pub name: String,
     /// Connection URL of the new database.
     pub url: String,
     admin_url: String,
+    keep: bool,
 }
 
 impl TestDb {
     /// Creates an empty database.
     pub async fn new() -> Result<Self> {
-        let admin_url = database_url();
         let name = format!("pact_test_{:016x}", rand::random::<u64>());
+        Self::create(&name, false, false).await
+    }
+
+    /// Drops database `name` if it exists (`WITH (FORCE)`) and creates it empty; with `keep`, it
+    /// stays after this value is dropped (the local stack's database, inspected after a run).
+    pub async fn recreate(name: &str, keep: bool) -> Result<Self> {
+        eyre::ensure!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "database name {name:?}: use lowercase letters, digits and _"
+        );
+        Self::create(name, true, keep).await
+    }
+
+    async fn create(name: &str, replace: bool, keep: bool) -> Result<Self> {
+        let admin_url = database_url();
         let mut admin = PgConnection::connect(&admin_url).await.wrap_err_with(|| {
             format!("connecting to PostgreSQL at {admin_url} (run scripts/setup)")
         })?;
+        if replace {
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await?;
+        }
         admin
             .execute(format!("CREATE DATABASE {name}").as_str())
             .await?;
         admin.close().await?;
-        let url = with_database(&admin_url, &name);
+        let url = with_database(&admin_url, name);
         Ok(Self {
-            name,
+            name: name.to_string(),
             url,
             admin_url,
+            keep,
         })
     }
 
@@ -137,6 +174,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside async tests: use a thread with its own runtime.
         let _ = std::thread::spawn(move || {

@@ -243,23 +243,19 @@ mod real_chain {
     //! reorg made with `evm_snapshot` / `evm_revert`.
 
     use super::*;
-    use alloy::{
-        primitives::{Address, B256, U256},
-        providers::Provider,
-    };
-    use pact_bindings::{
-        escrow::{IPactEscrow, PactEscrow},
-        test_usdt::TestUSDT,
-    };
+    use alloy::primitives::{Address, B256, U256};
+    use pact_bindings::{escrow::PactEscrow, test_usdt::TestUSDT};
     use pact_indexer::{
         decode::{ContractKind, Contracts},
         follower::{Follower, FollowerConfig},
         store::Store,
     };
-    use pact_testkit::TestChain;
+    use pact_testkit::{
+        AnvilApi, TestChain,
+        deploy::{EscrowParams, Market},
+    };
     use std::time::Duration;
 
-    const DAY: u32 = 86_400;
     const PAYER: usize = 1;
     const RIVAL_PAYER: usize = 3;
 
@@ -288,47 +284,29 @@ mod real_chain {
         Ok(())
     }
 
-    async fn rpc(chain: &TestChain, method: &'static str, params: Value) -> eyre::Result<Value> {
-        Ok(chain.provider.raw_request(method.into(), params).await?)
-    }
-
     #[tokio::test]
     async fn a_real_reorg_unfunds_the_order_through_the_indexer() -> eyre::Result<()> {
         let chain = pact_testkit::anvil(CHAIN as u64)?;
-        let deploy_block = chain.provider.get_block_number().await?;
-        let usdt = TestUSDT::deploy(&chain.provider, "Tether USD".into(), "USDT".into(), 6).await?;
         let owner = chain.signer(0).address();
-        let config = IPactEscrow::Config {
-            feeBps: 100,
-            reviewWindow: 3 * DAY,
-            arbiterWindow: 7 * DAY,
-            defaultSellerBps: 5_000,
-        };
-        let escrow = PactEscrow::deploy(
-            &chain.provider,
-            *usdt.address(),
-            owner,
-            owner,
-            chain.signer(9).address(),
-            1_000,
-            config,
-        )
-        .await?;
+        let params = EscrowParams::standard(owner, owner, chain.signer(9).address());
+        let market = Market::deploy(&chain.provider, &params).await?;
+        let (usdt, escrow, deploy_block) = (
+            TestUSDT::new(market.token, &chain.provider),
+            PactEscrow::new(market.escrow, &chain.provider),
+            market.deploy_block,
+        );
         // Anvil's first two deployments are the token and escrow the API is configured with.
         assert_eq!(usdt.address().to_string().to_lowercase(), TOKEN);
         assert_eq!(escrow.address().to_string().to_lowercase(), ESCROW);
         for p in [PAYER, RIVAL_PAYER] {
-            usdt.mint(chain.signer(p).address(), U256::from(1_000_000_000u64))
-                .send()
-                .await?
-                .get_receipt()
+            market
+                .mint(
+                    &chain.provider,
+                    chain.signer(p).address(),
+                    U256::from(1_000_000_000u64),
+                )
                 .await?;
-            TestUSDT::new(*usdt.address(), chain.provider_for(p))
-                .approve(*escrow.address(), U256::MAX)
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
+            market.approve(&chain.provider_for(p), U256::MAX).await?;
         }
 
         let app = App::spawn().await;
@@ -361,7 +339,7 @@ mod real_chain {
         let won_terms = agree(&app, &won, &alice, &bob, &seller.to_string()).await;
         let rival_terms = agree(&app, &rival, &alice, &dave, &seller.to_string()).await;
 
-        let snap = rpc(&chain, "evm_snapshot", json!([])).await?;
+        let snap = chain.provider.anvil_snapshot().await?;
         fund(&chain, *escrow.address(), &won_terms, PAYER).await?;
         wait_state(&app, &won, &bob, "FUNDED").await;
         let (_, v) = app.get(&format!("/v1/orders/{won}"), Some(&bob)).await;
@@ -372,10 +350,10 @@ mod real_chain {
         wait_state(&app, &rival, &dave, "CANCELLED").await;
 
         // The block with the funding is replaced by a longer branch without it.
-        rpc(&chain, "evm_revert", json!([snap])).await?;
-        rpc(&chain, "anvil_dropAllTransactions", json!([])).await?;
+        assert!(chain.provider.anvil_revert(snap).await?);
+        chain.provider.anvil_drop_all_transactions().await?;
         for _ in 0..3 {
-            rpc(&chain, "evm_mine", json!([])).await?;
+            chain.provider.evm_mine(None).await?;
         }
         wait_state(&app, &won, &bob, "AWAITING_PAY").await;
         assert_eq!(state_of(&app, &won, &bob).await.1, "app");

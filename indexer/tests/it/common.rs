@@ -13,7 +13,7 @@ use pact_indexer::{
     follower::{Follower, FollowerConfig},
     store::Store,
 };
-use pact_testkit::{TestChain, TestDb};
+use pact_testkit::{AnvilApi, TestChain, TestDb};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
@@ -91,11 +91,7 @@ impl Env {
 
     /// Mines `n` empty blocks.
     pub async fn mine(&self, n: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self
-            .chain
-            .provider
-            .raw_request("anvil_mine".into(), (U256::from(n),))
-            .await?;
+        self.chain.provider.anvil_mine(Some(n), None).await?;
         Ok(())
     }
 

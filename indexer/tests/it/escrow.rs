@@ -6,16 +6,16 @@ use alloy::{
     primitives::{Address, B256, U256, keccak256},
     providers::{DynProvider, Provider},
 };
-use pact_bindings::{
-    escrow::{IPactEscrow, PactEscrow},
-    test_usdt::TestUSDT,
-};
+use pact_bindings::{escrow::PactEscrow, test_usdt::TestUSDT};
 use pact_indexer::{
     decode::{ContractKind, Contracts},
     follower::{Follower, FollowerConfig},
     store::Store,
 };
-use pact_testkit::{TestChain, TestDb};
+use pact_testkit::{
+    AnvilApi, TestChain, TestDb,
+    deploy::{self, EscrowParams},
+};
 use std::time::Duration;
 
 use pact_bindings::escrow_enums::{ACTIONS, STATES};
@@ -34,46 +34,25 @@ struct Market {
 impl Market {
     async fn new() -> eyre::Result<Self> {
         let chain = pact_testkit::anvil(31337)?;
-        let deploy_block = chain.provider.get_block_number().await?;
-        let usdt = TestUSDT::deploy(&chain.provider, "Tether USD".into(), "USDT".into(), 6).await?;
         let owner = chain.signer(0).address();
-        let config = IPactEscrow::Config {
-            feeBps: 100,
-            reviewWindow: 3 * DAY as u32,
-            arbiterWindow: 7 * DAY as u32,
-            defaultSellerBps: 5_000,
-        };
-        let escrow = PactEscrow::deploy(
-            &chain.provider,
-            *usdt.address(),
-            owner,
-            owner,
-            chain.signer(9).address(),
-            1_000,
-            config,
-        )
-        .await?;
+        let params = EscrowParams::standard(owner, owner, chain.signer(9).address());
+        let market = deploy::Market::deploy(&chain.provider, &params).await?;
         for buyer in [1usize, 3] {
             let who = chain.signer(buyer).address();
-            usdt.mint(who, U256::from(1_000_000_000_000u64))
-                .send()
-                .await?
-                .get_receipt()
+            market
+                .mint(&chain.provider, who, U256::from(1_000_000_000_000u64))
                 .await?;
-            TestUSDT::new(*usdt.address(), chain.provider_for(buyer))
-                .approve(*escrow.address(), U256::MAX)
-                .send()
-                .await?
-                .get_receipt()
+            market
+                .approve(&chain.provider_for(buyer), U256::MAX)
                 .await?;
         }
         let db = TestDb::new().await?;
         let store = Store::connect(&db.url).await?;
         Ok(Self {
-            escrow: *escrow.address(),
-            token: *usdt.address(),
+            escrow: market.escrow,
+            token: market.token,
             chain,
-            deploy_block,
+            deploy_block: market.deploy_block,
             _db: db,
             store,
         })
@@ -113,16 +92,8 @@ impl Market {
     }
 
     async fn warp(&self, secs: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self
-            .chain
-            .provider
-            .raw_request("evm_increaseTime".into(), (secs,))
-            .await?;
-        let _: serde_json::Value = self
-            .chain
-            .provider
-            .raw_request("evm_mine".into(), ())
-            .await?;
+        self.chain.provider.anvil_increase_time(secs).await?;
+        self.chain.provider.evm_mine(None).await?;
         Ok(())
     }
 
@@ -372,11 +343,7 @@ async fn a_reorg_rebuilds_order_projections_from_the_remaining_events() -> eyre:
     let stop = crate::common::spawn(m.follower());
     wait_synced(&m.chain, &m.store, Duration::from_secs(20)).await?;
 
-    let snap: U256 = m
-        .chain
-        .provider
-        .raw_request("evm_snapshot".into(), ())
-        .await?;
+    let snap = m.chain.provider.anvil_snapshot().await?;
     m.as_party(1)
         .accept(order)
         .send()
@@ -387,16 +354,8 @@ async fn a_reorg_rebuilds_order_projections_from_the_remaining_events() -> eyre:
     wait_synced(&m.chain, &m.store, Duration::from_secs(20)).await?;
     assert_eq!(m.assert_matches_contract().await?, 2);
 
-    let _: bool = m
-        .chain
-        .provider
-        .raw_request("evm_revert".into(), (snap,))
-        .await?;
-    let _: serde_json::Value = m
-        .chain
-        .provider
-        .raw_request("anvil_dropAllTransactions".into(), ())
-        .await?;
+    assert!(m.chain.provider.anvil_revert(snap).await?);
+    m.chain.provider.anvil_drop_all_transactions().await?;
     m.as_party(1)
         .reject(order, keccak256(b"bad"))
         .send()

@@ -5,7 +5,7 @@
 use crate::common::wait_synced;
 use alloy::{
     primitives::{Address, B256, Bytes, U256, keccak256},
-    providers::{DynProvider, Provider},
+    providers::DynProvider,
     signers::SignerSync,
 };
 use pact_bindings::{
@@ -21,7 +21,10 @@ use pact_indexer::{
     identity::IdentityKind,
     store::Store,
 };
-use pact_testkit::{TestChain, TestDb};
+use pact_testkit::{
+    AnvilApi, TestChain, TestDb,
+    deploy::{self, HomeIdentity, Lites},
+};
 use std::time::Duration;
 
 fn follower(chain: &TestChain, store: &Store, contracts: Contracts) -> Follower {
@@ -64,17 +67,11 @@ async fn home_registries_and_lite_batches_are_projected_and_reorgs_roll_back() -
     // --- home chain: register, attributes, bond ---
     let home = pact_testkit::anvil(31337)?;
     let admin = home.signer(0).address();
-    let token = TestUSDT::deploy(&home.provider, "USDT".into(), "USDT".into(), 6).await?;
-    let registry = IdentityRegistry::deploy(&home.provider, admin).await?;
-    let dids = DIDRegistry::deploy(&home.provider).await?;
-    let stakes = StakeRegistry::deploy(
-        &home.provider,
-        *token.address(),
-        *registry.address(),
-        3600,
-        admin,
-    )
-    .await?;
+    let token = TestUSDT::new(deploy::token(&home.provider).await?, &home.provider);
+    let deployed = HomeIdentity::deploy(&home.provider, admin, *token.address(), 3600).await?;
+    let registry = IdentityRegistry::new(deployed.registry, &home.provider);
+    let dids = DIDRegistry::new(deployed.did_registry, &home.provider);
+    let stakes = StakeRegistry::new(deployed.stake_registry, &home.provider);
     let (owner, wallet) = (home.signer(1), home.signer(2));
     let salt = keccak256(b"agent-1");
     let id = registry.computeId(owner.address(), salt).call().await?;
@@ -216,7 +213,8 @@ async fn home_registries_and_lite_batches_are_projected_and_reorgs_roll_back() -
     // --- satellite: two batches on a StakingLite, then a reorg drops the second ---
     let sat = pact_testkit::anvil(31338)?;
     let signers: Vec<Address> = (4..10).map(|i| sat.signer(i).address()).collect();
-    let lite = StakingLite::deploy(sat.provider.clone(), U256::from(31337), signers, 4).await?;
+    let lites = Lites::deploy(&sat.provider, 31337, signers, 4).await?;
+    let lite = StakingLite::new(lites.staking, sat.provider.clone());
     let mut contracts = Contracts::default();
     contracts.insert(
         *lite.address(),
@@ -251,7 +249,7 @@ async fn home_registries_and_lite_batches_are_projected_and_reorgs_roll_back() -
     first.extend(set_bond((5 << 32) | 1, other, 1, 0));
     apply(1, 0, (5 << 32) | 0xffff_ffff, first, 2).await?;
     wait_synced(&sat, &store, Duration::from_secs(20)).await?;
-    let snap: U256 = sat.provider.raw_request("evm_snapshot".into(), ()).await?;
+    let snap = sat.provider.anvil_snapshot().await?;
     apply(
         2,
         (5 << 32) | 0xffff_ffff,
@@ -286,16 +284,10 @@ async fn home_registries_and_lite_batches_are_projected_and_reorgs_roll_back() -
             .await?;
     assert_eq!((seq, cursor), (2, ((9u64 << 32) | 0xffff_ffff).to_string()));
 
-    let _: bool = sat
-        .provider
-        .raw_request("evm_revert".into(), (snap,))
-        .await?;
-    let _: serde_json::Value = sat
-        .provider
-        .raw_request("anvil_dropAllTransactions".into(), ())
-        .await?;
-    let _: serde_json::Value = sat.provider.raw_request("evm_mine".into(), ()).await?;
-    let _: serde_json::Value = sat.provider.raw_request("evm_mine".into(), ()).await?;
+    assert!(sat.provider.anvil_revert(snap).await?);
+    sat.provider.anvil_drop_all_transactions().await?;
+    sat.provider.evm_mine(None).await?;
+    sat.provider.evm_mine(None).await?;
     wait_synced(&sat, &store, Duration::from_secs(20)).await?;
     assert_eq!(
         mirrored(id).await?,

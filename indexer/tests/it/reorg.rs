@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use alloy::providers::Provider;
+use pact_testkit::AnvilApi;
 use std::time::Duration;
 
 async fn reorg_case(depth: usize, new_len: usize) -> eyre::Result<()> {
@@ -11,29 +12,17 @@ async fn reorg_case(depth: usize, new_len: usize) -> eyre::Result<()> {
     let stop = spawn(env.follower(env.config()));
     env.wait_synced(Duration::from_secs(10)).await?;
 
-    let snap: alloy::primitives::U256 = env
-        .chain
-        .provider
-        .raw_request("evm_snapshot".into(), ())
-        .await?;
+    let snap = env.chain.provider.anvil_snapshot().await?;
     let fork_block = env.chain.provider.get_block_number().await?;
     env.fill(depth, 3, 2).await?; // branch A
     env.wait_synced(Duration::from_secs(10)).await?;
     let a_rows = db_rows(env.store.pool()).await?;
     assert_eq!(a_rows, env.canonical().await?);
 
-    let reverted: bool = env
-        .chain
-        .provider
-        .raw_request("evm_revert".into(), (snap,))
-        .await?;
+    let reverted = env.chain.provider.anvil_revert(snap).await?;
     assert!(reverted);
     // Reverted transactions go back to anvil's pool; branch B must not contain them.
-    let _: serde_json::Value = env
-        .chain
-        .provider
-        .raw_request("anvil_dropAllTransactions".into(), ())
-        .await?;
+    env.chain.provider.anvil_drop_all_transactions().await?;
     if new_len > 0 {
         env.fill(new_len, 2, 3).await?; // branch B: other transfers
     }

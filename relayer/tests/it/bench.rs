@@ -5,6 +5,7 @@
 use crate::common::{Stack, word};
 use alloy::providers::Provider;
 use pact_relayer::{batch::LiteKind, home::PlanParams, tx::FeePolicy};
+use pact_testkit::AnvilApi;
 use std::time::{Duration, Instant};
 
 async fn gas_landed(s: &Stack) -> eyre::Result<(i64, i64)> {
@@ -22,11 +23,7 @@ async fn burst(s: &Stack, from: usize, prefix: &str, n: u64) -> eyre::Result<u64
     let p = s.hp(from);
     let me = s.home.signer(from).address();
     let reg = pact_bindings::did_registry::DIDRegistry::new(s.did_registry, p.clone());
-    let _: serde_json::Value = s
-        .home
-        .provider
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await?;
+    s.home.provider.anvil_set_auto_mine(false).await?;
     let nonce = p.get_transaction_count(me).await?;
     for k in 0..n {
         let _ = reg
@@ -40,17 +37,13 @@ async fn burst(s: &Stack, from: usize, prefix: &str, n: u64) -> eyre::Result<u64
             .send()
             .await?;
         if k % 200 == 199 {
-            let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
+            s.home.provider.evm_mine(None).await?;
         }
     }
     if !n.is_multiple_of(200) {
-        let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
+        s.home.provider.evm_mine(None).await?;
     }
-    let _: serde_json::Value = s
-        .home
-        .provider
-        .raw_request("evm_setAutomine".into(), (true,))
-        .await?;
+    s.home.provider.anvil_set_auto_mine(true).await?;
     Ok(s.home.provider.get_block_number().await?)
 }
 

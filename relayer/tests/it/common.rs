@@ -21,7 +21,11 @@ use pact_relayer::{
     signer::{self, Finality, LiteTarget, SignerConfig},
     tx::{FeePolicy, TxSender},
 };
-use pact_testkit::{TestChain, TestDb};
+use pact_testkit::AnvilApi;
+use pact_testkit::{
+    TestChain, TestDb,
+    deploy::{self, HomeIdentity, Lites},
+};
 use sqlx::PgPool;
 use std::{
     sync::Arc,
@@ -61,17 +65,9 @@ pub struct Stack {
     home_providers: Vec<DynProvider>,
 }
 
-/// Sends and returns the receipt at once (anvil automine mines during `eth_sendRawTransaction`).
-pub async fn mined<P: Provider>(p: &P, hash: B256) -> Result<TransactionReceipt> {
-    for _ in 0..200 {
-        if let Some(r) = p.get_transaction_receipt(hash).await? {
-            eyre::ensure!(r.status(), "transaction {hash} reverted");
-            return Ok(r);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Err(eyre!("transaction {hash} not mined"))
-}
+/// Waits for a transaction's successful receipt (anvil automine mines during
+/// `eth_sendRawTransaction`).
+pub use pact_testkit::deploy::mined;
 
 macro_rules! send {
     ($p:expr, $call:expr) => {{
@@ -107,42 +103,25 @@ impl Stack {
         pact_relayer::MIGRATOR.run(&pool).await?;
 
         let admin = home.signer(0).address();
-        let hp = home.provider.clone();
-        let identity_registry = *IdentityRegistry::deploy(hp.clone(), admin).await?.address();
-        let did_registry = *DIDRegistry::deploy(hp.clone()).await?.address();
-        let token = *TestUSDT::deploy(hp.clone(), "Tether".into(), "USDT".into(), 6)
-            .await?
-            .address();
-        let stake_registry =
-            *StakeRegistry::deploy(hp.clone(), token, identity_registry, 3600, admin)
-                .await?
-                .address();
+        let token = deploy::token(&home.provider).await?;
+        let registries = HomeIdentity::deploy(&home.provider, admin, token, 3600).await?;
         let start_block = 1;
 
         let signers: Vec<Address> = SIGNER_ACCOUNTS.map(|i| sat.signer(i).address()).collect();
-        let sp = sat.provider.clone();
-        let identity_lite = *IdentityLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4)
-            .await?
-            .address();
-        let did_lite = *DIDLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4)
-            .await?
-            .address();
-        let staking_lite = *StakingLite::deploy(sp.clone(), U256::from(HOME), signers.clone(), 4)
-            .await?
-            .address();
+        let lites = Lites::deploy(&sat.provider, HOME, signers, 4).await?;
         let home_providers = (0..10).map(|i| home.provider_for(i)).collect();
         Ok(Self {
             home,
             sat,
             _db: db,
             pool,
-            identity_registry,
-            did_registry,
-            stake_registry,
+            identity_registry: registries.registry,
+            did_registry: registries.did_registry,
+            stake_registry: registries.stake_registry,
             token,
-            identity_lite,
-            did_lite,
-            staking_lite,
+            identity_lite: lites.identity,
+            did_lite: lites.did,
+            staking_lite: lites.staking,
             start_block,
             params,
             confirmations,
@@ -278,11 +257,7 @@ impl Stack {
 
     /// Mines `n` home blocks.
     pub async fn mine_home(&self, n: u64) -> Result<()> {
-        let _: serde_json::Value = self
-            .home
-            .provider
-            .raw_request("anvil_mine".into(), (U256::from(n),))
-            .await?;
+        self.home.provider.anvil_mine(Some(n), None).await?;
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use pact_relayer::{
     store::{self, LiteId},
     tx::FeePolicy,
 };
+use pact_testkit::AnvilApi;
 use std::time::Duration;
 
 fn params() -> PlanParams {
@@ -210,25 +211,13 @@ async fn home_reorg_below_finality_is_never_signed() -> eyre::Result<()> {
     s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
-    let snap: alloy::primitives::U256 = s
-        .home
-        .provider
-        .raw_request("evm_snapshot".into(), ())
-        .await?;
+    let snap = s.home.provider.anvil_snapshot().await?;
     s.did_set(2, word("reorged"), b"gone").await?;
     s.mine_home(1).await?; // depth 2 < 3 confirmations
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let reverted: bool = s
-        .home
-        .provider
-        .raw_request("evm_revert".into(), (snap,))
-        .await?;
+    let reverted = s.home.provider.anvil_revert(snap).await?;
     assert!(reverted);
-    let _: serde_json::Value = s
-        .home
-        .provider
-        .raw_request("anvil_dropAllTransactions".into(), ())
-        .await?;
+    s.home.provider.anvil_drop_all_transactions().await?;
     let r = s.did_set(3, word("canonical"), b"kept").await?;
     s.finalize_home().await?;
     s.wait_covered(
@@ -357,11 +346,7 @@ async fn satellite_reorg_makes_the_relayer_resubmit_and_converge() -> eyre::Resu
     s.start_signers();
     s.start_relayer(policy()).await?;
     let me = s.home.signer(2).address();
-    let snap: alloy::primitives::U256 = s
-        .sat
-        .provider
-        .raw_request("evm_snapshot".into(), ())
-        .await?;
+    let snap = s.sat.provider.anvil_snapshot().await?;
     let a = s.did_set(2, word("a"), b"one").await?;
     s.finalize_home().await?;
     s.wait_covered(
@@ -372,17 +357,9 @@ async fn satellite_reorg_makes_the_relayer_resubmit_and_converge() -> eyre::Resu
     .await?;
     assert!(s.watermark(LiteKind::Did).await?.lastSequence >= 1);
     // The satellite forgets the landed batches.
-    let reverted: bool = s
-        .sat
-        .provider
-        .raw_request("evm_revert".into(), (snap,))
-        .await?;
+    let reverted = s.sat.provider.anvil_revert(snap).await?;
     assert!(reverted);
-    let _: serde_json::Value = s
-        .sat
-        .provider
-        .raw_request("anvil_dropAllTransactions".into(), ())
-        .await?;
+    s.sat.provider.anvil_drop_all_transactions().await?;
     let b = s.did_set(2, word("b"), b"two").await?;
     s.finalize_home().await?;
     s.wait_covered(

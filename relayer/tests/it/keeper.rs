@@ -10,23 +10,20 @@ use alloy::{
     rpc::types::Filter,
     sol_types::SolEvent,
 };
-use pact_bindings::{
-    escrow::{IPactEscrow::Config, PactEscrow},
-    test_usdt::TestUSDT,
-};
+use pact_bindings::{escrow::PactEscrow, test_usdt::TestUSDT};
 use pact_relayer::{
     keeper::{Keeper, KeeperConfig},
     tx::{FeePolicy, TxSender},
 };
+use pact_testkit::AnvilApi;
+use pact_testkit::deploy::{EscrowParams, Market};
 use std::{sync::Arc, time::Duration};
 
 const DAY: u64 = 86_400;
 
 async fn warp(p: &alloy::providers::DynProvider, secs: u64) -> eyre::Result<()> {
-    let _: serde_json::Value = p
-        .raw_request("evm_increaseTime".into(), (U256::from(secs),))
-        .await?;
-    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
+    p.anvil_increase_time(secs).await?;
+    p.evm_mine(None).await?;
     Ok(())
 }
 
@@ -45,18 +42,11 @@ async fn keeper_completes_orders_at_72h_and_144h_in_batches() -> eyre::Result<()
     pact_relayer::MIGRATOR.run(&pool).await?;
     let p0 = chain.provider.clone();
     let owner = chain.signer(0).address();
-    let token = *TestUSDT::deploy(p0.clone(), "Tether".into(), "USDT".into(), 6)
-        .await?
-        .address();
-    let cfg = Config {
-        feeBps: 100,
-        reviewWindow: (3 * DAY) as u32,
-        arbiterWindow: (7 * DAY) as u32,
-        defaultSellerBps: 5_000,
+    let params = EscrowParams {
+        max_fee_bps: 500,
+        ..EscrowParams::standard(owner, owner, owner)
     };
-    let escrow = *PactEscrow::deploy(p0.clone(), token, owner, owner, owner, 500, cfg)
-        .await?
-        .address();
+    let Market { token, escrow, .. } = Market::deploy(&p0, &params).await?;
     let deploy_block = p0.get_block_number().await?;
 
     let (buyer, seller) = (chain.provider_for(1), chain.provider_for(2));
@@ -227,18 +217,11 @@ async fn keeper_and_relayer_share_one_nonce_manager_without_gaps() -> eyre::Resu
     // An escrow on the satellite with six reviewed orders.
     let p0 = s.sat.provider.clone();
     let owner = s.sat.signer(0).address();
-    let token = *TestUSDT::deploy(p0.clone(), "Tether".into(), "USDT".into(), 6)
-        .await?
-        .address();
-    let cfg = Config {
-        feeBps: 100,
-        reviewWindow: (3 * DAY) as u32,
-        arbiterWindow: (7 * DAY) as u32,
-        defaultSellerBps: 5_000,
+    let params = EscrowParams {
+        max_fee_bps: 500,
+        ..EscrowParams::standard(owner, owner, owner)
     };
-    let escrow = *PactEscrow::deploy(p0.clone(), token, owner, owner, owner, 500, cfg)
-        .await?
-        .address();
+    let Market { token, escrow, .. } = Market::deploy(&p0, &params).await?;
     let deploy_block = p0.get_block_number().await?;
     let (buyer, seller) = (s.sat.provider_for(2), s.sat.provider_for(3));
     let amount = U256::from(1_000_000u64);

@@ -9,6 +9,7 @@ use alloy::{
 };
 use pact_bindings::test_usdt::TestUSDT;
 use pact_relayer::tx::{FeePolicy, TxSender};
+use pact_testkit::AnvilApi;
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
 
@@ -29,9 +30,7 @@ impl Rig {
         let pool = db.pool().await?;
         pact_relayer::MIGRATOR.run(&pool).await?;
         let p = chain.provider.clone();
-        let token = *TestUSDT::deploy(p.clone(), "T".into(), "T".into(), 6)
-            .await?
-            .address();
+        let token = pact_testkit::deploy::token(&p).await?;
         let key = chain.signer(3);
         Ok(Self {
             _chain: chain,
@@ -45,12 +44,12 @@ impl Rig {
 }
 
 async fn automine(p: &DynProvider, on: bool) -> eyre::Result<()> {
-    let _: serde_json::Value = p.raw_request("evm_setAutomine".into(), (on,)).await?;
+    p.anvil_set_auto_mine(on).await?;
     Ok(())
 }
 
 async fn mine(p: &DynProvider) -> eyre::Result<()> {
-    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
+    p.evm_mine(None).await?;
     Ok(())
 }
 
@@ -227,10 +226,8 @@ async fn base_fee_spike_is_outbid_within_the_cap() -> eyre::Result<()> {
     let pending = tokio::spawn(async move { s2.send(token, approve(1), "spike").await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     // The base fee jumps to 50 gwei: the first broadcast (a few gwei) cannot be included.
-    let spike = U256::from(50_000_000_000u64);
-    let _: serde_json::Value = p
-        .raw_request("anvil_setNextBlockBaseFeePerGas".into(), (spike,))
-        .await?;
+    let spike = 50_000_000_000u128;
+    p.anvil_set_next_block_base_fee_per_gas(spike).await?;
     let t0 = std::time::Instant::now();
     while !pending.is_finished() {
         assert!(
@@ -271,9 +268,7 @@ async fn dropped_transaction_is_rebroadcast_bumped() -> eyre::Result<()> {
     let pending = tokio::spawn(async move { s2.send(token, approve(1), "dropped").await });
     tokio::time::sleep(Duration::from_millis(250)).await;
     // The node forgets the transaction.
-    let _: serde_json::Value = p
-        .raw_request("anvil_dropAllTransactions".into(), ())
-        .await?;
+    p.anvil_drop_all_transactions().await?;
     let t0 = std::time::Instant::now();
     while !pending.is_finished() {
         assert!(

@@ -7,6 +7,7 @@ use alloy::{
     providers::Provider,
 };
 use pact_relayer::{batch::LiteKind, home::PlanParams, tx::FeePolicy};
+use pact_testkit::AnvilApi;
 use std::time::Duration;
 
 fn params(epoch: u64) -> PlanParams {
@@ -87,11 +88,7 @@ async fn two_hundred_updates_in_one_block_are_cut_at_100_and_propagate() -> eyre
     let p = s.hp(2);
     let me = s.home.signer(2).address();
     let reg = pact_bindings::did_registry::DIDRegistry::new(s.did_registry, p.clone());
-    let _: serde_json::Value = s
-        .home
-        .provider
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await?;
+    s.home.provider.anvil_set_auto_mine(false).await?;
     let nonce = alloy::providers::Provider::get_transaction_count(&p, me).await?;
     // 200 events over 150 records (the last 50 overwrite the first 50) in one block.
     let mut keys: Vec<(Address, B256)> = Vec::new();
@@ -108,12 +105,8 @@ async fn two_hundred_updates_in_one_block_are_cut_at_100_and_propagate() -> eyre
             .send()
             .await?;
     }
-    let _: serde_json::Value = s.home.provider.raw_request("evm_mine".into(), ()).await?;
-    let _: serde_json::Value = s
-        .home
-        .provider
-        .raw_request("evm_setAutomine".into(), (true,))
-        .await?;
+    s.home.provider.evm_mine(None).await?;
+    s.home.provider.anvil_set_auto_mine(true).await?;
     let block = alloy::providers::Provider::get_block_number(&s.home.provider).await?;
     let logs = alloy::providers::Provider::get_logs(
         &s.home.provider,
@@ -210,14 +203,9 @@ async fn two_satellites_converge_from_one_home() -> eyre::Result<()> {
     // A second satellite (chain 11) with its own DIDLite, served by the same six keys.
     let sat2 = pact_testkit::anvil(11)?;
     let set: Vec<Address> = (0..6).map(|i| s.signer_key(i).address()).collect();
-    let did2 = *DIDLite::deploy(
-        sat2.provider.clone(),
-        alloy::primitives::U256::from(crate::common::HOME),
-        set,
-        4,
-    )
-    .await?
-    .address();
+    let did2 = pact_testkit::deploy::Lites::deploy(&sat2.provider, crate::common::HOME, set, 4)
+        .await?
+        .did;
     let target = LiteTarget {
         kind: LiteKind::Did,
         chain_id: 11,

@@ -11,7 +11,10 @@ async fn token_on_anvil_and_a_fresh_database() -> eyre::Result<()> {
     let deployer = chain.signer(0).address();
     let alice = chain.signer(1).address();
 
-    let usdt = TestUSDT::deploy(&chain.provider, "Tether USD".into(), "USDT".into(), 6).await?;
+    let usdt = TestUSDT::new(
+        pact_testkit::deploy::token(&chain.provider).await?,
+        &chain.provider,
+    );
     assert_eq!(usdt.decimals().call().await?, U256::from(6));
 
     let million = U256::from(1_000_000u64) * U256::from(10u64).pow(U256::from(6));

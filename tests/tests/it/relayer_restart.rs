@@ -54,6 +54,7 @@ use pact_bindings::{
     identity_registry::IdentityRegistry,
     staking_lite::{ILiteBase, StakingLite},
 };
+use pact_testkit::AnvilApi;
 use pact_testkit::{TestChain, TestDb};
 use sqlx::PgPool;
 use std::{
@@ -575,10 +576,7 @@ async fn relayer_and_signer_killed_mid_stream_land_every_batch_once() -> Result<
     let meanwhile = attempts_after(&s.pool, orphan.id).await?.len();
     eprintln!("kill 1: {meanwhile} new attempts in 0.8 s while the orphan waits in the pool");
     // (A no-op if the relayer already replaced it.)
-    let _: serde_json::Value = sat(&s)
-        .provider
-        .raw_request("anvil_dropTransaction".into(), (orphan.hash,))
-        .await?;
+    sat(&s).provider.anvil_drop_transaction(orphan.hash).await?;
     let replacement = s
         .wait(
             "the restarted relayer's new attempt at the same nonce",
