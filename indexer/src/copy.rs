@@ -4,7 +4,7 @@
 //! per row an `int16` field count followed by each field as `int32` length + bytes in the type's
 //! binary send format, and a trailer `int16 -1`.
 
-use crate::decode::LogMeta;
+use crate::log_meta::LogMeta;
 use alloy::primitives::U256;
 use bytes::{BufMut, Bytes, BytesMut};
 

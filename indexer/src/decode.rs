@@ -1,9 +1,9 @@
 //! Which contracts are indexed, and their logs decoded (through the `sol!` bindings) into the rows
 //! the store writes.
 
+use crate::log_meta::LogMeta;
 use crate::{
     IndexerError, IndexerResult,
-    abi::EventSet,
     escrow::EscrowEvent,
     identity::{IdentityEvent, IdentityKind},
 };
@@ -13,15 +13,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use pact_bindings::TestUSDT;
-use std::{collections::HashMap, sync::LazyLock};
-
-/// The PactEscrow events, from the committed artifact the bindings use.
-pub static ESCROW_EVENTS: LazyLock<EventSet> = LazyLock::new(|| {
-    EventSet::from_artifact(include_str!(
-        "../../contracts/bindings/artifacts/PactEscrow.json"
-    ))
-    .expect("the committed PactEscrow artifact has a valid ABI")
-});
+use std::collections::HashMap;
 
 /// What a contract is, which decides how its logs are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,19 +60,6 @@ impl Contracts {
     pub fn is_empty(&self) -> bool {
         self.addresses.is_empty()
     }
-}
-
-/// Position and origin of a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogMeta {
-    /// Block number.
-    pub block_number: u64,
-    /// Index of the log in its block.
-    pub log_index: u32,
-    /// Transaction hash.
-    pub tx_hash: B256,
-    /// Emitting contract.
-    pub address: Address,
 }
 
 /// A `Transfer` of a settlement token.
@@ -173,35 +152,40 @@ impl Batch {
                     self.skipped += 1;
                 }
             }
-            ContractKind::Escrow { .. } => match ESCROW_EVENTS.decode(log.data())? {
-                Some(decoded) => {
-                    let ts = log.block_timestamp.ok_or_else(|| {
-                        IndexerError::Inconsistent(format!(
-                            "escrow log in block {} without timestamp",
-                            meta.block_number
-                        ))
-                    })?;
-                    self.escrow_events
-                        .push(EscrowEvent::new(meta, ts, decoded)?);
+            ContractKind::Escrow { .. } => {
+                let ts = log.block_timestamp.unwrap_or_default();
+                match EscrowEvent::decode(meta, ts, log.data())? {
+                    Some(ev) => {
+                        require_timestamp(log, "escrow")?;
+                        self.escrow_events.push(ev);
+                    }
+                    None => self.skipped += 1,
                 }
-                None => self.skipped += 1,
-            },
-            ContractKind::Identity(kind) => match kind.events().decode(log.data())? {
-                Some(decoded) => {
-                    let ts = log.block_timestamp.ok_or_else(|| {
-                        IndexerError::Inconsistent(format!(
-                            "identity log in block {} without timestamp",
-                            meta.block_number
-                        ))
-                    })?;
-                    let input = inputs.get(&meta.tx_hash);
-                    self.identity_events
-                        .push(IdentityEvent::new(meta, ts, *kind, decoded, input)?);
+            }
+            ContractKind::Identity(kind) => {
+                let ts = log.block_timestamp.unwrap_or_default();
+                let input = inputs.get(&meta.tx_hash);
+                match IdentityEvent::decode(meta, ts, *kind, log.data(), input)? {
+                    Some(ev) => {
+                        require_timestamp(log, "identity")?;
+                        self.identity_events.push(ev);
+                    }
+                    None => self.skipped += 1,
                 }
-                None => self.skipped += 1,
-            },
+            }
         }
         Ok(())
+    }
+}
+
+/// Kept events need their block's timestamp (logs of nodes that do not send it are refused).
+fn require_timestamp(log: &Log, what: &str) -> IndexerResult<()> {
+    match log.block_timestamp {
+        Some(_) => Ok(()),
+        None => Err(IndexerError::Inconsistent(format!(
+            "{what} log in block {} without timestamp",
+            log.block_number.unwrap_or_default()
+        ))),
     }
 }
 

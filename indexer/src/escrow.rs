@@ -1,15 +1,44 @@
-//! PactEscrow: its events as audit rows and the per-order projection folded from them.
+//! PactEscrow: its events (decoded into the `sol!`-generated `PactEscrowEvents`) as audit rows,
+//! and the per-order projection folded from them.
 //!
-//! The fold works on the stored form of an event (name + JSON arguments), so the projection can be
-//! rebuilt from `escrow_events` alone after a reorg, exactly as it was built live.
+//! The fold works on the typed event; an event read back from `escrow_events` (to rebuild the
+//! projection after a reorg) is turned into the same typed event by its stored form
+//! ([`EscrowStored::from_args`]), so the projection is rebuilt exactly as it was built live.
 
-use crate::{
-    IndexerError, IndexerResult,
-    abi::{DecodedLog, arg, parse},
-    decode::LogMeta,
+use crate::{IndexerError, IndexerResult, log_meta::LogMeta, stored::stored_events};
+use alloy::primitives::{Address, B256, LogData, U256};
+use pact_bindings::{
+    escrow::PactEscrow::{self, PactEscrowEvents},
+    escrow_enums::{
+        Action, DeadlineInputs, MAX_REJECTIONS, RefundReason, Resolution, State, next_deadline,
+    },
+    sol_enum::SolEnumNames,
 };
-use alloy::primitives::{Address, B256, U256};
 use serde_json::{Map, Value};
+
+stored_events!(EscrowStored for PactEscrowEvents in PactEscrow {
+    ArbiterUpdated { previousArbiter, newArbiter },
+    Claimed { account, to, amount },
+    ConfigUpdated { configId, feeBps, reviewWindow, arbiterWindow, defaultSellerBps },
+    DeliveryStarted { orderId, actor },
+    DisputeOpened { orderId, actor, evidenceHash },
+    EIP712DomainChanged {},
+    FeesWithdrawn { treasury, actor, amount },
+    OrderCompleted { orderId, actor, sellerAmount, feeAmount },
+    OrderFunded { orderId, buyer, seller, amount, deliverBy, termsHash, configId },
+    OrderRefunded { orderId, actor, buyerAmount, reason },
+    OrderResolved { orderId, actor, resolution, sellerBps, buyerAmount, sellerAmount, feeAmount },
+    OwnershipTransferStarted { previousOwner, newOwner },
+    OwnershipTransferred { previousOwner, newOwner },
+    PausedSet { actor, paused },
+    PayoutDeferred { orderId, account, amount },
+    ProofRejected { orderId, actor, reasonHash, rejections, deliverBy },
+    ProofSubmitted { orderId, proofHash, proofURI },
+    Rescued { token, to, amount },
+    ReviewStarted { orderId, actor, startedAt },
+    SettlementProposed { orderId, actor, sellerBps },
+    TreasuryUpdated { previousTreasury, newTreasury },
+});
 
 /// One `escrow_events` row.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,77 +47,105 @@ pub struct EscrowEvent {
     pub meta: LogMeta,
     /// Timestamp of its block.
     pub block_timestamp: u64,
-    /// The order, for order events.
-    pub order_id: Option<B256>,
-    /// The Solidity event name.
-    pub event: String,
-    /// Who caused it (the buyer for `OrderFunded`), when the event says.
-    pub actor: Option<Address>,
-    /// Decoded arguments.
-    pub args: Map<String, Value>,
+    /// The decoded event.
+    pub event: PactEscrowEvents,
 }
-
-/// The contract's `MAX_REJECTIONS`: the rejection that reaches it disputes the order instead.
-const MAX_REJECTIONS: u64 = 3;
 
 /// The order state an event moves its order to, if it is a transition. The rejection that disputes
 /// the order is not one: the `DisputeOpened` right after it is.
-pub fn state_after(ev: &EscrowEvent) -> Option<&'static str> {
-    if ev.event == "ProofRejected" && ev.u64("rejections").is_ok_and(|n| n >= MAX_REJECTIONS) {
-        return None;
-    }
-    Some(match ev.event.as_str() {
-        "OrderFunded" => "ESCROWED",
-        "DeliveryStarted" => "DELIVERING",
-        "ProofSubmitted" => "PROOF_SUBMITTED",
-        "ReviewStarted" => "REVIEWING",
-        "ProofRejected" => "DELIVERING",
-        "DisputeOpened" => "DISPUTED",
-        "OrderCompleted" => "COMPLETED",
-        "OrderRefunded" => "REFUNDED",
-        "OrderResolved" => "RESOLVED",
+pub fn state_after(ev: &EscrowEvent) -> Option<State> {
+    use PactEscrowEvents as E;
+    Some(match &ev.event {
+        E::OrderFunded(_) => State::ESCROWED,
+        E::DeliveryStarted(_) => State::DELIVERING,
+        E::ProofSubmitted(_) => State::PROOF_SUBMITTED,
+        E::ReviewStarted(_) => State::REVIEWING,
+        E::ProofRejected(e) if e.rejections >= MAX_REJECTIONS => return None,
+        E::ProofRejected(_) => State::DELIVERING,
+        E::DisputeOpened(_) => State::DISPUTED,
+        E::OrderCompleted(_) => State::COMPLETED,
+        E::OrderRefunded(_) => State::REFUNDED,
+        E::OrderResolved(_) => State::RESOLVED,
         _ => return None,
     })
 }
 
 impl EscrowEvent {
-    /// Builds the row of a decoded escrow log.
-    pub fn new(meta: LogMeta, block_timestamp: u64, decoded: DecodedLog) -> IndexerResult<Self> {
-        let DecodedLog { name, args } = decoded;
-        let order_id = match args.get("orderId") {
-            Some(_) => Some(parse::<B256>(&args, &name, "orderId")?),
-            None => None,
-        };
-        let actor_key = if name == "OrderFunded" {
-            "buyer"
-        } else {
-            "actor"
-        };
-        let actor = match args.get(actor_key) {
-            Some(_) => Some(parse::<Address>(&args, &name, actor_key)?),
-            None => None,
-        };
+    /// Decodes an escrow log: `None` for a log that is no PactEscrow event.
+    pub fn decode(
+        meta: LogMeta,
+        block_timestamp: u64,
+        log: &LogData,
+    ) -> IndexerResult<Option<Self>> {
+        Ok(
+            crate::stored::decode_log::<PactEscrowEvents>(log)?.map(|event| Self {
+                meta,
+                block_timestamp,
+                event,
+            }),
+        )
+    }
+
+    /// The event read back from its stored form.
+    pub fn from_stored(
+        meta: LogMeta,
+        block_timestamp: u64,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> IndexerResult<Self> {
         Ok(Self {
             meta,
             block_timestamp,
-            order_id,
-            event: name,
-            actor,
-            args,
+            event: PactEscrowEvents::from_args(name, args)?,
         })
     }
 
-    fn u256(&self, key: &str) -> IndexerResult<U256> {
-        parse(&self.args, &self.event, key)
+    /// The Solidity event name.
+    pub fn name(&self) -> &'static str {
+        self.event.name()
     }
-    fn u64(&self, key: &str) -> IndexerResult<u64> {
-        parse(&self.args, &self.event, key)
+
+    /// The stored arguments.
+    pub fn args(&self) -> Value {
+        Value::Object(self.event.to_args())
     }
-    fn b256(&self, key: &str) -> IndexerResult<B256> {
-        parse(&self.args, &self.event, key)
+
+    /// The order, for order events.
+    pub fn order_id(&self) -> Option<B256> {
+        use PactEscrowEvents as E;
+        Some(match &self.event {
+            E::OrderFunded(e) => e.orderId,
+            E::DeliveryStarted(e) => e.orderId,
+            E::ProofSubmitted(e) => e.orderId,
+            E::ReviewStarted(e) => e.orderId,
+            E::ProofRejected(e) => e.orderId,
+            E::DisputeOpened(e) => e.orderId,
+            E::SettlementProposed(e) => e.orderId,
+            E::OrderCompleted(e) => e.orderId,
+            E::OrderRefunded(e) => e.orderId,
+            E::OrderResolved(e) => e.orderId,
+            E::PayoutDeferred(e) => e.orderId,
+            _ => return None,
+        })
     }
-    fn address(&self, key: &str) -> IndexerResult<Address> {
-        parse(&self.args, &self.event, key)
+
+    /// Who caused it (the buyer for `OrderFunded`), when the event says.
+    pub fn actor(&self) -> Option<Address> {
+        use PactEscrowEvents as E;
+        Some(match &self.event {
+            E::OrderFunded(e) => e.buyer,
+            E::DeliveryStarted(e) => e.actor,
+            E::ReviewStarted(e) => e.actor,
+            E::ProofRejected(e) => e.actor,
+            E::DisputeOpened(e) => e.actor,
+            E::SettlementProposed(e) => e.actor,
+            E::OrderCompleted(e) => e.actor,
+            E::OrderRefunded(e) => e.actor,
+            E::OrderResolved(e) => e.actor,
+            E::FeesWithdrawn(e) => e.actor,
+            E::PausedSet(e) => e.actor,
+            _ => return None,
+        })
     }
 }
 
@@ -104,19 +161,19 @@ pub struct Config {
 
 impl Config {
     /// The snapshot a `ConfigUpdated` event announces, with its id.
-    pub fn from_event(ev: &EscrowEvent) -> IndexerResult<Option<(u16, Self)>> {
-        if ev.event != "ConfigUpdated" {
-            return Ok(None);
-        }
-        Ok(Some((
-            ev.u64("configId")? as u16,
+    pub fn from_event(ev: &EscrowEvent) -> Option<(u16, Self)> {
+        let PactEscrowEvents::ConfigUpdated(e) = &ev.event else {
+            return None;
+        };
+        Some((
+            e.configId,
             Self {
-                fee_bps: ev.u64("feeBps")? as u32,
-                review_window: ev.u64("reviewWindow")?,
-                arbiter_window: ev.u64("arbiterWindow")?,
-                default_seller_bps: ev.u64("defaultSellerBps")? as u32,
+                fee_bps: e.feeBps.into(),
+                review_window: e.reviewWindow.into(),
+                arbiter_window: e.arbiterWindow.into(),
+                default_seller_bps: e.defaultSellerBps.into(),
             },
-        )))
+        ))
     }
 }
 
@@ -134,7 +191,7 @@ pub struct Order {
     pub buyer: Address,
     pub seller: Address,
     pub amount: U256,
-    pub state: &'static str,
+    pub state: State,
     pub state_since: u64,
     pub deliver_by: u64,
     pub terms_hash: B256,
@@ -147,8 +204,8 @@ pub struct Order {
     pub rejections: u32,
     pub settlement_proposer: Option<Address>,
     pub settlement_bps: Option<u32>,
-    pub resolution: Option<&'static str>,
-    pub refund_reason: Option<&'static str>,
+    pub resolution: Option<Resolution>,
+    pub refund_reason: Option<RefundReason>,
     pub buyer_paid: U256,
     pub seller_paid: U256,
     pub fee_paid: U256,
@@ -160,31 +217,28 @@ pub struct Order {
     pub updated_at: u64,
 }
 
-pub use pact_bindings::escrow_enums::{REFUND_REASONS, RESOLUTIONS};
-
-fn enum_name(
-    names: &'static [&'static str],
-    ev: &EscrowEvent,
-    key: &str,
-) -> IndexerResult<&'static str> {
-    let i: usize = ev.u64(key)? as usize;
-    names
-        .get(i)
-        .copied()
-        .ok_or_else(|| IndexerError::Inconsistent(format!("{}: unknown {key} {i}", ev.event)))
+/// A stored `uint8` enum argument as its generated enum (`event` names it in the error).
+fn member<E: SolEnumNames>(v: u8, event: &str) -> IndexerResult<E> {
+    E::try_from(v).map_err(|_| {
+        IndexerError::Inconsistent(format!(
+            "{event}: unknown {} {v}",
+            std::any::type_name::<E>()
+        ))
+    })
 }
 
 impl Order {
-    /// The next automatic step and when it is due (mirrors `PactEscrow.nextDeadline` for the
-    /// stored state).
-    pub fn next_action(&self) -> Option<(&'static str, u64)> {
-        match self.state {
-            "ESCROWED" | "DELIVERING" => Some(("REFUND_EXPIRED", self.deliver_by + 1)),
-            "PROOF_SUBMITTED" => Some(("START_REVIEW", self.state_since + self.review_window)),
-            "REVIEWING" => Some(("COMPLETE", self.state_since + self.review_window)),
-            "DISPUTED" => Some(("DEFAULT_RULING", self.state_since + self.arbiter_window)),
-            _ => None,
-        }
+    /// The next automatic step and when it is due (`PactEscrow.nextDeadline` for the stored
+    /// state, from its one Rust port in `pact_bindings`).
+    pub fn next_action(&self) -> Option<(Action, u64)> {
+        let (action, at) = next_deadline(DeadlineInputs {
+            state: self.state,
+            deliver_by: self.deliver_by,
+            state_since: self.state_since,
+            review_window: self.review_window,
+            arbiter_window: self.arbiter_window,
+        });
+        (action != Action::NONE).then_some((action, at))
     }
 
     /// Folds `ev` into `order` (`None` before `OrderFunded`). Events that do not concern orders
@@ -196,16 +250,17 @@ impl Order {
         token_decimals: u8,
         configs: &Configs,
     ) -> IndexerResult<Option<Self>> {
-        let Some(order_id) = ev.order_id else {
+        use PactEscrowEvents as E;
+        let Some(order_id) = ev.order_id() else {
             return Ok(order);
         };
-        if ev.event == "OrderFunded" {
+        if let E::OrderFunded(f) = &ev.event {
             if order.is_some() {
                 return Err(IndexerError::Inconsistent(format!(
                     "order {order_id} funded twice"
                 )));
             }
-            let config_id = ev.u64("configId")? as u16;
+            let config_id = f.configId;
             let config = configs.get(&(ev.meta.address, config_id)).ok_or_else(|| {
                 IndexerError::Inconsistent(format!(
                     "order {order_id} uses config {config_id}, never announced (is the start block after the escrow's deployment?)"
@@ -216,13 +271,13 @@ impl Order {
                 order_id,
                 token,
                 token_decimals,
-                buyer: ev.address("buyer")?,
-                seller: ev.address("seller")?,
-                amount: ev.u256("amount")?,
-                state: "ESCROWED",
+                buyer: f.buyer,
+                seller: f.seller,
+                amount: f.amount,
+                state: State::ESCROWED,
                 state_since: ev.block_timestamp,
-                deliver_by: ev.u64("deliverBy")?,
-                terms_hash: ev.b256("termsHash")?,
+                deliver_by: f.deliverBy,
+                terms_hash: f.termsHash,
                 fee_bps: config.fee_bps,
                 review_window: config.review_window,
                 arbiter_window: config.arbiter_window,
@@ -248,46 +303,45 @@ impl Order {
         let Some(mut o) = order else {
             return Err(IndexerError::Inconsistent(format!(
                 "{} for unknown order {order_id}",
-                ev.event
+                ev.name()
             )));
         };
         if let Some(state) = state_after(ev) {
             o.state = state;
             o.state_since = ev.block_timestamp;
         }
-        match ev.event.as_str() {
-            "ProofSubmitted" => {
-                o.proof_hash = Some(ev.b256("proofHash")?);
+        match &ev.event {
+            E::ProofSubmitted(e) => {
+                o.proof_hash = Some(e.proofHash);
                 // An empty URI (`submitProofHash`, or `submitProof` with "") means none was given.
-                let uri = arg(&ev.args, &ev.event, "proofURI")?;
-                o.proof_uri = (!uri.is_empty()).then(|| uri.to_string());
+                o.proof_uri = (!e.proofURI.is_empty()).then(|| e.proofURI.clone());
             }
             // An automatic start counts from when it became due, not from when it was fired.
-            "ReviewStarted" => o.state_since = ev.u64("startedAt")?,
-            "ProofRejected" => {
-                o.rejections = ev.u64("rejections")? as u32;
-                o.deliver_by = ev.u64("deliverBy")?;
+            E::ReviewStarted(e) => o.state_since = e.startedAt,
+            E::ProofRejected(e) => {
+                o.rejections = e.rejections.into();
+                o.deliver_by = e.deliverBy;
             }
-            "SettlementProposed" => {
-                o.settlement_proposer = ev.actor;
-                o.settlement_bps = Some(ev.u64("sellerBps")? as u32);
+            E::SettlementProposed(e) => {
+                o.settlement_proposer = Some(e.actor);
+                o.settlement_bps = Some(e.sellerBps.into());
             }
-            "OrderCompleted" => {
-                o.seller_paid = ev.u256("sellerAmount")?;
-                o.fee_paid = ev.u256("feeAmount")?;
+            E::OrderCompleted(e) => {
+                o.seller_paid = e.sellerAmount;
+                o.fee_paid = e.feeAmount;
             }
-            "OrderRefunded" => {
-                o.buyer_paid = ev.u256("buyerAmount")?;
-                o.refund_reason = Some(enum_name(&REFUND_REASONS, ev, "reason")?);
+            E::OrderRefunded(e) => {
+                o.buyer_paid = e.buyerAmount;
+                o.refund_reason = Some(member(e.reason, ev.name())?);
             }
-            "OrderResolved" => {
-                o.resolution = Some(enum_name(&RESOLUTIONS, ev, "resolution")?);
-                o.buyer_paid = ev.u256("buyerAmount")?;
-                o.seller_paid = ev.u256("sellerAmount")?;
-                o.fee_paid = ev.u256("feeAmount")?;
-                o.settlement_bps = Some(ev.u64("sellerBps")? as u32);
+            E::OrderResolved(e) => {
+                o.resolution = Some(member(e.resolution, ev.name())?);
+                o.buyer_paid = e.buyerAmount;
+                o.seller_paid = e.sellerAmount;
+                o.fee_paid = e.feeAmount;
+                o.settlement_bps = Some(e.sellerBps.into());
             }
-            "PayoutDeferred" => o.deferred += ev.u256("amount")?,
+            E::PayoutDeferred(e) => o.deferred += e.amount,
             _ => {}
         }
         o.updated_block = ev.meta.block_number;

@@ -4,10 +4,16 @@
 use crate::{
     IndexerError, IndexerResult,
     copy::CopyBuf,
-    decode::{ContractKind, Contracts, LogMeta},
-    escrow::{Config, Configs, EscrowEvent, Order, REFUND_REASONS, RESOLUTIONS, state_after},
+    decode::{ContractKind, Contracts},
+    escrow::{Config, Configs, EscrowEvent, Order, state_after},
+    log_meta::LogMeta,
 };
 use alloy::primitives::{Address, B256, U256};
+use pact_bindings::{
+    escrow::PactEscrow::PactEscrowEvents,
+    escrow_enums::{RefundReason, Resolution, State},
+    sol_enum::SolEnumNames,
+};
 use sqlx::{Postgres, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,9 +29,6 @@ fn num(s: &str) -> IndexerResult<U256> {
     s.parse()
         .map_err(|_| IndexerError::Inconsistent(format!("stored amount {s:?} malformed")))
 }
-fn intern(s: &str, names: &[&'static str]) -> Option<&'static str> {
-    names.iter().copied().find(|n| *n == s)
-}
 
 /// Appends `events` (in chain order) and folds them into `escrow_orders`.
 pub async fn write(
@@ -40,7 +43,7 @@ pub async fn write(
     let keys: Vec<Key> = {
         let mut k: Vec<Key> = events
             .iter()
-            .filter_map(|e| e.order_id.map(|id| (e.meta.address, id)))
+            .filter_map(|e| e.order_id().map(|id| (e.meta.address, id)))
             .collect();
         k.sort_unstable();
         k.dedup();
@@ -52,17 +55,17 @@ pub async fn write(
     // event does not repeat it) the order's seller.
     let mut actors = Vec::with_capacity(events.len());
     for e in events {
-        actors.push(match (e.actor, e.event.as_str(), e.order_id) {
-            (None, "ProofSubmitted", Some(id)) => {
+        actors.push(match (e.actor(), &e.event, e.order_id()) {
+            (None, PactEscrowEvents::ProofSubmitted(_), Some(id)) => {
                 orders.get(&(e.meta.address, id)).map(|o| o.seller)
             }
             (actor, _, _) => actor,
         });
-        if let Some((id, config)) = Config::from_event(e)? {
+        if let Some((id, config)) = Config::from_event(e) {
             save_config(tx, chain_id, e, id, config).await?;
             configs.insert((e.meta.address, id), config);
         }
-        let Some(id) = e.order_id else { continue };
+        let Some(id) = e.order_id() else { continue };
         let key = (e.meta.address, id);
         let (token, decimals) = escrow_token(contracts, &e.meta.address)?;
         let next = Order::apply(orders.remove(&key), e, token, decimals, &configs)?;
@@ -76,11 +79,11 @@ pub async fn write(
             .log_key(chain_id, &e.meta)
             .i64(e.block_timestamp as i64)
             .bytea(e.meta.address.as_slice())
-            .opt_bytea(e.order_id.as_ref().map(|h| h.as_slice()))
-            .text(&e.event)
+            .opt_bytea(e.order_id().as_ref().map(|h| h.as_slice()))
+            .text(e.name())
             .opt_bytea(actor.as_ref().map(|a| a.as_slice()))
-            .opt_text(state_after(e))
-            .jsonb(&serde_json::Value::Object(e.args.clone()).to_string());
+            .opt_text(state_after(e).map(State::name))
+            .jsonb(&e.args().to_string());
     }
     let mut copy = tx
         .copy_in_raw(
@@ -161,12 +164,8 @@ pub async fn rewind(
         let args: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(r.get::<&str, _>(6))
                 .map_err(|e| IndexerError::Inconsistent(format!("stored args: {e}")))?;
-        let decoded = crate::abi::DecodedLog {
-            name: r.get::<String, _>(5),
-            args,
-        };
-        let ev = EscrowEvent::new(meta, r.get::<i64, _>(3) as u64, decoded)?;
-        let Some(id) = ev.order_id else { continue };
+        let ev = EscrowEvent::from_stored(meta, r.get::<i64, _>(3) as u64, r.get(5), &args)?;
+        let Some(id) = ev.order_id() else { continue };
         let (token, decimals) = escrow_token(contracts, &meta.address)?;
         if let Some(o) = Order::apply(
             orders.remove(&(meta.address, id)),
@@ -271,7 +270,8 @@ async fn load_orders(
             buyer: addr(r.get(4))?,
             seller: addr(r.get(5))?,
             amount: num(r.get(6))?,
-            state: intern(r.get(7), pact_bindings::escrow_enums::FUNDED_STATES)
+            state: State::from_name(r.get(7))
+                .filter(|s| *s != State::NONE)
                 .ok_or_else(|| IndexerError::Inconsistent("stored order state unknown".into()))?,
             state_since: r.get::<i64, _>(8) as u64,
             deliver_by: r.get::<i64, _>(9) as u64,
@@ -285,12 +285,10 @@ async fn load_orders(
             rejections: r.get::<i32, _>(17) as u32,
             settlement_proposer: r.get::<Option<&[u8]>, _>(18).map(addr).transpose()?,
             settlement_bps: r.get::<Option<i32>, _>(19).map(|v| v as u32),
-            resolution: r
-                .get::<Option<&str>, _>(20)
-                .and_then(|s| intern(s, &RESOLUTIONS)),
+            resolution: r.get::<Option<&str>, _>(20).and_then(Resolution::from_name),
             refund_reason: r
                 .get::<Option<&str>, _>(21)
-                .and_then(|s| intern(s, &REFUND_REASONS)),
+                .and_then(RefundReason::from_name),
             buyer_paid: num(r.get(22))?,
             seller_paid: num(r.get(23))?,
             fee_paid: num(r.get(24))?,
@@ -339,7 +337,7 @@ async fn replace_orders<'a>(
             .bytea(o.buyer.as_slice())
             .bytea(o.seller.as_slice())
             .numeric(o.amount)
-            .text(o.state)
+            .text(o.state.name())
             .i64(o.state_since as i64)
             .i64(o.deliver_by as i64)
             .bytea(o.terms_hash.as_slice())
@@ -352,13 +350,13 @@ async fn replace_orders<'a>(
             .i32(o.rejections as i32)
             .opt_bytea(o.settlement_proposer.as_ref().map(|a| a.as_slice()))
             .opt_i32(o.settlement_bps.map(|v| v as i32))
-            .opt_text(o.resolution)
-            .opt_text(o.refund_reason)
+            .opt_text(o.resolution.map(Resolution::name))
+            .opt_text(o.refund_reason.map(RefundReason::name))
             .numeric(o.buyer_paid)
             .numeric(o.seller_paid)
             .numeric(o.fee_paid)
             .numeric(o.deferred)
-            .opt_text(next.map(|n| n.0))
+            .opt_text(next.map(|n| n.0.name()))
             .opt_i64(next.map(|n| n.1 as i64))
             .i64(o.funded_block as i64)
             .bytea(o.funded_tx.as_slice())

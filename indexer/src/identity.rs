@@ -7,17 +7,24 @@
 
 use crate::{
     IndexerError, IndexerResult,
-    abi::{DecodedLog, EventSet, arg, parse},
     copy::CopyBuf,
-    decode::LogMeta,
+    log_meta::LogMeta,
+    stored::{arg, decode_log, parse, stored_events},
 };
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, keccak256},
-    sol_types::SolCall,
+    primitives::{Address, B256, Bytes, LogData, U256, keccak256},
+    sol_types::{SolCall, SolEventInterface},
+};
+use pact_bindings::{
+    did_registry::{self, DIDRegistry::DIDRegistryEvents},
+    identity_registry::{self, IdentityRegistry::IdentityRegistryEvents},
+    identity_status::Status,
+    sol_enum::SolEnumNames,
+    stake_registry::{self, StakeRegistry::StakeRegistryEvents},
+    staking_lite::{self, StakingLite::StakingLiteEvents},
 };
 use serde_json::{Map, Value, json};
 use sqlx::{Postgres, Row, Transaction};
-use std::sync::LazyLock;
 
 /// Which identity contract a log comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,23 +43,61 @@ pub enum IdentityKind {
     StakingLite,
 }
 
-macro_rules! events {
-    ($file:literal) => {
-        LazyLock::new(|| {
-            EventSet::from_artifact(include_str!(concat!(
-                "../../contracts/bindings/artifacts/",
-                $file
-            )))
-            .expect("committed artifact has a valid ABI")
-        })
-    };
+stored_events!(IdentityRegistryStored for IdentityRegistryEvents in identity_registry::IdentityRegistry {
+    EIP712DomainChanged {},
+    IdentityMetadataUpdated { id, metadataHash },
+    IdentityRegistered { id, owner, wallet, entityType, metadataHash },
+    IdentityReinstated { id },
+    IdentityRevoked { id },
+    IdentitySuspended { id },
+    IdentityWalletChanged { id, previousWallet, newWallet },
+    OwnershipTransferStarted { previousOwner, newOwner },
+    OwnershipTransferred { previousOwner, newOwner },
+});
+stored_events!(DidRegistryStored for DIDRegistryEvents in did_registry::DIDRegistry {
+    DIDAttributeRemoved { did, name },
+    DIDAttributeSet { did, name, stored, valueInfo, validTo, value },
+});
+stored_events!(StakeRegistryStored for StakeRegistryEvents in stake_registry::StakeRegistry {
+    Bonded { id, staker, received, amount, unbonding },
+    OwnershipTransferStarted { previousOwner, newOwner },
+    OwnershipTransferred { previousOwner, newOwner },
+    Slashed { id, recipient, slashed, amount, unbonding },
+    UnbondRequested { id, requested, amount, unbonding, unlockAt },
+    Withdrawn { id, to, withdrawn, amount, unbonding },
+});
+// The three Lites share `LiteBase`'s events (same signatures): one generated enum decodes them all.
+stored_events!(LiteStored for StakingLiteEvents in staking_lite::StakingLite {
+    BatchApplied { sequence, signerSetId, fromCursor, toCursor, homeTimestamp, count, updatesHash },
+    EIP712DomainChanged {},
+    EquivocationReported { signer, sequence, digestA, digestB, reporter },
+    SignerSetRotated { signerSetId, signers, threshold },
+});
+
+/// A log of an identity contract in its stored form (`None`: not one of the contract's events).
+fn decode_stored(
+    kind: IdentityKind,
+    log: &LogData,
+) -> IndexerResult<Option<(&'static str, Map<String, Value>)>> {
+    fn stored<E: SolEventInterface>(
+        log: &LogData,
+        f: impl Fn(&E) -> (&'static str, Map<String, Value>),
+    ) -> IndexerResult<Option<(&'static str, Map<String, Value>)>> {
+        Ok(decode_log::<E>(log)?.as_ref().map(f))
+    }
+    match kind {
+        IdentityKind::IdentityRegistry => {
+            stored::<IdentityRegistryEvents>(log, |e| (e.name(), e.to_args()))
+        }
+        IdentityKind::DidRegistry => stored::<DIDRegistryEvents>(log, |e| (e.name(), e.to_args())),
+        IdentityKind::StakeRegistry => {
+            stored::<StakeRegistryEvents>(log, |e| (e.name(), e.to_args()))
+        }
+        IdentityKind::IdentityLite | IdentityKind::DidLite | IdentityKind::StakingLite => {
+            stored::<StakingLiteEvents>(log, |e| (e.name(), e.to_args()))
+        }
+    }
 }
-static IDENTITY_REGISTRY: LazyLock<EventSet> = events!("IdentityRegistry.json");
-static DID_REGISTRY: LazyLock<EventSet> = events!("DIDRegistry.json");
-static STAKE_REGISTRY: LazyLock<EventSet> = events!("StakeRegistry.json");
-static IDENTITY_LITE: LazyLock<EventSet> = events!("IdentityLite.json");
-static DID_LITE: LazyLock<EventSet> = events!("DIDLite.json");
-static STAKING_LITE: LazyLock<EventSet> = events!("StakingLite.json");
 
 impl IdentityKind {
     /// The stored name.
@@ -84,18 +129,6 @@ impl IdentityKind {
     pub fn is_lite(self) -> bool {
         matches!(self, Self::IdentityLite | Self::DidLite | Self::StakingLite)
     }
-
-    /// The contract's events.
-    pub fn events(self) -> &'static EventSet {
-        match self {
-            Self::IdentityRegistry => &IDENTITY_REGISTRY,
-            Self::DidRegistry => &DID_REGISTRY,
-            Self::StakeRegistry => &STAKE_REGISTRY,
-            Self::IdentityLite => &IDENTITY_LITE,
-            Self::DidLite => &DID_LITE,
-            Self::StakingLite => &STAKING_LITE,
-        }
-    }
 }
 
 /// One `identity_events` row.
@@ -114,16 +147,19 @@ pub struct IdentityEvent {
 }
 
 impl IdentityEvent {
-    /// Builds the row of a decoded log; for `BatchApplied`, `input` is the transaction's calldata,
-    /// from which the packed updates are decoded and checked against the event's `updatesHash`.
-    pub fn new(
+    /// Decodes the log of an identity contract into its row (`None`: not one of the contract's
+    /// events); for `BatchApplied`, `input` is the transaction's calldata, from which the packed
+    /// updates are decoded and checked against the event's `updatesHash`.
+    pub fn decode(
         meta: LogMeta,
         block_timestamp: u64,
         kind: IdentityKind,
-        decoded: DecodedLog,
+        log: &LogData,
         input: Option<&Bytes>,
-    ) -> IndexerResult<Self> {
-        let DecodedLog { name, mut args } = decoded;
+    ) -> IndexerResult<Option<Self>> {
+        let Some((name, mut args)) = decode_stored(kind, log)? else {
+            return Ok(None);
+        };
         if name == "BatchApplied" {
             let updates = match input {
                 Some(input) => {
@@ -135,7 +171,7 @@ impl IdentityEvent {
                                     meta.tx_hash
                                 ))
                             })?;
-                    let declared: B256 = parse(&args, &name, "updatesHash")?;
+                    let declared: B256 = parse(&args, name, "updatesHash")?;
                     if keccak256(&call.packedUpdates) != declared {
                         return Err(IndexerError::Inconsistent(format!(
                             "BatchApplied in tx {}: calldata updates do not hash to updatesHash",
@@ -148,14 +184,19 @@ impl IdentityEvent {
             };
             args.insert("updates".into(), updates);
         }
-        Ok(Self {
+        Ok(Some(Self {
             meta,
             block_timestamp,
             kind,
-            event: name,
+            event: name.to_string(),
             args,
-        })
+        }))
     }
+}
+
+/// The stored form of a status (`identities.status`): its Solidity name.
+fn status(s: Status) -> Vec<u8> {
+    s.name().as_bytes().to_vec()
 }
 
 fn hex_arg(args: &Map<String, Value>, event: &str, key: &str) -> IndexerResult<Vec<u8>> {
@@ -336,7 +377,7 @@ async fn apply(
         (IdentityKind::IdentityRegistry, "IdentityRegistered") => {
             sqlx::query(
                 "INSERT INTO identities (chain_id, registry, id, owner, wallet, entity_type, status, metadata_hash, \
-                 updated_block, updated_at) VALUES ($1,$2,$3,$4,$5,$6,'ACTIVE',$7,$8,$9)",
+                 updated_block, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$10,$7,$8,$9)",
             )
             .bind(c)
             .bind(a)
@@ -347,6 +388,7 @@ async fn apply(
             .bind(hex_arg(args, ev, "metadataHash")?)
             .bind(block)
             .bind(ts)
+            .bind(Status::ACTIVE.name())
             .execute(&mut **tx)
             .await?;
         }
@@ -361,9 +403,9 @@ async fn apply(
             let (column, value): (&str, Vec<u8>) = match name {
                 "IdentityWalletChanged" => ("wallet", hex_arg(args, ev, "newWallet")?),
                 "IdentityMetadataUpdated" => ("metadata_hash", hex_arg(args, ev, "metadataHash")?),
-                "IdentitySuspended" => ("status", b"SUSPENDED".to_vec()),
-                "IdentityReinstated" => ("status", b"ACTIVE".to_vec()),
-                _ => ("status", b"REVOKED".to_vec()),
+                "IdentitySuspended" => ("status", status(Status::SUSPENDED)),
+                "IdentityReinstated" => ("status", status(Status::ACTIVE)),
+                _ => ("status", status(Status::REVOKED)),
             };
             let set = if column == "status" {
                 "status = convert_from($4, 'UTF8')".to_string()

@@ -11,7 +11,6 @@
 //! block window and the chain cursor in **one transaction** and sends a `NOTIFY` that is delivered
 //! on commit, so a `kill -9` at any point resumes without losing or doubling a row.
 
-pub mod abi;
 pub mod config;
 pub mod copy;
 pub mod decode;
@@ -20,9 +19,11 @@ pub mod escrow;
 pub mod escrow_store;
 pub mod follower;
 pub mod identity;
+pub mod log_meta;
 pub mod metrics;
 pub mod rpc;
 pub mod store;
+pub mod stored;
 
 pub use error::{IndexerError, IndexerResult};
 

@@ -33,6 +33,7 @@ use alloy::{
 use pact_bindings::{
     did_registry::DIDRegistry::DIDRegistryEvents,
     identity_registry::IdentityRegistry::{self, IdentityRegistryEvents},
+    identity_status::Status,
     stake_registry::StakeRegistry::StakeRegistryEvents,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -179,15 +180,15 @@ fn decode(kind: LiteKind, log: &Log) -> Option<HomeEvent> {
             }),
             IdentityRegistryEvents::IdentitySuspended(e) => Some(HomeEvent::Status {
                 id: e.id,
-                status: 2,
+                status: Status::SUSPENDED.into(),
             }),
             IdentityRegistryEvents::IdentityReinstated(e) => Some(HomeEvent::Status {
                 id: e.id,
-                status: 1,
+                status: Status::ACTIVE.into(),
             }),
             IdentityRegistryEvents::IdentityRevoked(e) => Some(HomeEvent::Status {
                 id: e.id,
-                status: 3,
+                status: Status::REVOKED.into(),
             }),
             _ => None,
         },
@@ -229,7 +230,7 @@ impl IdState {
                     owner: *owner,
                     wallet: *wallet,
                     entity_type: *entity_type,
-                    status: 1,
+                    status: Status::ACTIVE.into(),
                 }
             }
             HomeEvent::Wallet { wallet, .. } => self.wallet = *wallet,

@@ -14,7 +14,10 @@ use alloy::{
     rpc::types::Filter,
     sol_types::{SolCall, SolEvent},
 };
-use pact_bindings::escrow::PactEscrow;
+use pact_bindings::{
+    escrow::PactEscrow,
+    escrow_enums::{Action, State},
+};
 use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
 
@@ -52,8 +55,6 @@ pub struct KeeperPass {
     /// Orders the contract reported as advanced.
     pub advanced: u64,
 }
-
-const TERMINAL: [u8; 3] = [5, 6, 8]; // COMPLETED, REFUNDED, RESOLVED
 
 impl Keeper {
     /// A keeper sending through `sender` (shared with the relayer on the same chain).
@@ -164,13 +165,13 @@ impl Keeper {
                 .call()
                 .await
                 .map_err(RelayerError::contract)?;
-            if next.action == 0 {
+            if next.action == Action::NONE as u8 {
                 let order = escrow
                     .getOrder(id)
                     .call()
                     .await
                     .map_err(RelayerError::contract)?;
-                if TERMINAL.contains(&order.state) {
+                if State::try_from(order.state).is_ok_and(State::is_terminal) {
                     sqlx::query!(
                         "UPDATE relayer_keeper_orders SET done = true WHERE chain_id = $1 AND escrow = $2 AND order_id = $3",
                         chain_id as i64,

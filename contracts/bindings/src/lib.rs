@@ -10,9 +10,24 @@
 //! deployment: the `deployments/<chain_id>.json` format written by the forge deploy scripts and
 //! the location of the npm-installed Foundry binaries.
 
+// Implements `sol_enum::SolEnumNames` for `sol!`-generated enums.
+macro_rules! names {
+    ($($enum:ty),*) => {$(
+        impl $crate::sol_enum::SolEnumNames for $enum {
+            fn names() -> &'static [&'static str] {
+                static NAMES: std::sync::LazyLock<Vec<&'static str>> =
+                    std::sync::LazyLock::new($crate::sol_enum::derive_names::<$enum>);
+                &NAMES
+            }
+        }
+    )*};
+}
+
 pub mod deployment;
 pub mod escrow_enums;
+pub mod identity_status;
 pub mod order_id;
+pub mod sol_enum;
 pub mod toolchain;
 
 pub use deployment::Deployment;

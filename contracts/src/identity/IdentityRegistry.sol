@@ -18,9 +18,9 @@ contract IdentityRegistry is IIdentityRegistry, EIP712, Nonces, Ownable2Step {
     bytes32 public constant WALLET_BINDING_TYPEHASH =
         keccak256("WalletBinding(bytes32 id,address owner,address wallet,uint256 nonce,uint256 deadline)");
 
-    uint8 internal constant STATUS_ACTIVE = 1;
-    uint8 internal constant STATUS_SUSPENDED = 2;
-    uint8 internal constant STATUS_REVOKED = 3;
+    uint8 internal constant STATUS_ACTIVE = uint8(Status.ACTIVE);
+    uint8 internal constant STATUS_SUSPENDED = uint8(Status.SUSPENDED);
+    uint8 internal constant STATUS_REVOKED = uint8(Status.REVOKED);
 
     mapping(bytes32 id => Identity) private _identities;
     mapping(address wallet => bytes32 id) private _idOfWallet;

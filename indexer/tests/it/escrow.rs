@@ -156,6 +156,15 @@ impl Market {
 async fn every_order_matches_the_contract_after_backfill_and_live() -> eyre::Result<()> {
     let m = Market::new().await?;
     let (buyer, seller, arbiter) = (1, 2, 0);
+    // The indexer's rule for the disputing rejection uses the bindings' constant: it is the
+    // deployed contract's.
+    assert_eq!(
+        PactEscrow::new(m.escrow, &m.chain.provider)
+            .MAX_REJECTIONS()
+            .call()
+            .await?,
+        pact_bindings::escrow_enums::MAX_REJECTIONS
+    );
 
     // Before the indexer starts (backfill): a happy path, a cancel, an open dispute.
     let happy = m.fund(buyer, 1, 100_000_000).await?;

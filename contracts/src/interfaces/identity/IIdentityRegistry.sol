@@ -17,11 +17,19 @@ pragma solidity 0.8.30;
 /// {IdentityWalletChanged}, {IdentityMetadataUpdated}, {IdentitySuspended} (status 2), {IdentityReinstated}
 /// (status 1) and {IdentityRevoked} (status 3). Each is emitted right after the change.
 interface IIdentityRegistry {
+    /// @notice An identity's status, stored in {Identity.status} as its `uint8` discriminant.
+    enum Status {
+        NONE,
+        ACTIVE,
+        SUSPENDED,
+        REVOKED
+    }
+
     /// @notice A registered identity.
     /// @param owner Account that registered and controls the identity.
     /// @param wallet The agent wallet.
     /// @param entityType 1 agent, 2 machine.
-    /// @param status 1 active, 2 suspended, 3 revoked (0: unknown id).
+    /// @param status A {Status}: 1 active, 2 suspended, 3 revoked (0: unknown id).
     /// @param metadataHash keccak256 of the metadata URI (or any commitment the owner chooses).
     struct Identity {
         address owner;
