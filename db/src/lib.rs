@@ -72,15 +72,15 @@ pub mod states {
     }
 
     text_enum!(
-        /// `app_orders.status`: an order's life before and around the chain.
+        /// `app_orders.status`: the app's own part of an order's life. `FUNDED` (and the
+        /// cancellation of rivals by a funding) is not stored: the API derives it from the
+        /// indexer's tables at read time, so only the indexer handles reorgs.
         AppOrderStatus, "app_orders", "status" {
             /// Terms are being negotiated.
             Negotiating = "NEGOTIATING",
             /// Both parties agreed; waiting for the buyer's `fund`.
             AwaitingPay = "AWAITING_PAY",
-            /// Funded on chain (the chain's state takes over).
-            Funded = "FUNDED",
-            /// Cancelled before funding.
+            /// Cancelled by a party before funding.
             Cancelled = "CANCELLED",
         }
     );

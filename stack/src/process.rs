@@ -331,6 +331,19 @@ mod tests {
         s.restart("a")?;
         let second = s.pid("a").unwrap();
         assert_ne!(first, second);
+        // The second run prints before it is stopped (on a loaded machine that takes a while).
+        let until = Instant::now() + Duration::from_secs(20);
+        while std::fs::read_to_string(s.log_path("a"))?
+            .matches("err\n")
+            .count()
+            < 2
+        {
+            assert!(
+                Instant::now() < until,
+                "the restarted process never wrote its lines"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let t0 = Instant::now();
         s.stop("a")?;
         assert!(
