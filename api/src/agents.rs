@@ -92,24 +92,24 @@ pub async fn register(
     let key = auth::new_key();
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    let (agent_id,): (i64,) = sqlx::query_as(
+    let agent_id = sqlx::query_scalar!(
         "INSERT INTO agents (handle, display_name, webhook_url, webhook_secret, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        handle.as_str(),
+        &display_name,
+        webhook_url.as_deref(),
+        secret.as_deref(),
+        now,
     )
-    .bind(handle.as_str())
-    .bind(&display_name)
-    .bind(&webhook_url)
-    .bind(&secret)
-    .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    let (key_id,): (i64,) = sqlx::query_as(
+    let key_id = sqlx::query_scalar!(
         "INSERT INTO agent_keys (agent_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        agent_id,
+        &auth::key_hash(&key),
+        &key[..12],
+        now,
     )
-    .bind(agent_id)
-    .bind(auth::key_hash(&key))
-    .bind(&key[..12])
-    .bind(now)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -156,17 +156,17 @@ pub struct BoundAddress {
 
 /// The bound addresses of an agent.
 pub async fn addresses_of(st: &AppState, agent_id: i64) -> ApiResult<Vec<BoundAddress>> {
-    let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT address, bound_at FROM agent_addresses WHERE agent_id = $1 ORDER BY bound_at, address",
+        agent_id,
     )
-    .bind(agent_id)
     .fetch_all(&st.pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(a, at)| BoundAddress {
-            address: hex0x(&a),
-            bound_at: at,
+        .map(|r| BoundAddress {
+            address: hex0x(&r.address),
+            bound_at: r.bound_at,
         })
         .collect())
 }
@@ -188,11 +188,14 @@ pub struct Me {
 
 /// `GET /v1/agents/me`.
 pub async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Me>> {
-    let (display_name, webhook_url, created_at): (String, Option<String>, i64) =
-        sqlx::query_as("SELECT display_name, webhook_url, created_at FROM agents WHERE id = $1")
-            .bind(auth.agent_id)
-            .fetch_one(&st.pool)
-            .await?;
+    let row = sqlx::query!(
+        "SELECT display_name, webhook_url, created_at FROM agents WHERE id = $1",
+        auth.agent_id,
+    )
+    .fetch_one(&st.pool)
+    .await?;
+    let (display_name, webhook_url, created_at) =
+        (row.display_name, row.webhook_url, row.created_at);
     let addresses = addresses_of(&st, auth.agent_id).await?;
     Ok(Json(Me {
         handle: auth.handle,
@@ -244,29 +247,33 @@ pub async fn patch_me(
     let mut secret = None;
     if let Some(name) = &body.display_name {
         let name = text("display_name", name, 1, 80)?;
-        sqlx::query("UPDATE agents SET display_name = $2 WHERE id = $1")
-            .bind(auth.agent_id)
-            .bind(name)
-            .execute(&st.pool)
-            .await?;
+        sqlx::query!(
+            "UPDATE agents SET display_name = $2 WHERE id = $1",
+            auth.agent_id,
+            name,
+        )
+        .execute(&st.pool)
+        .await?;
     }
     match &body.webhook_url {
         Some(Some(url)) => {
             let url = webhooks::validate_url(url, st.settings.allow_private_webhooks)?;
             let s = new_webhook_secret();
-            sqlx::query("UPDATE agents SET webhook_url = $2, webhook_secret = $3 WHERE id = $1")
-                .bind(auth.agent_id)
-                .bind(url)
-                .bind(&s)
-                .execute(&st.pool)
-                .await?;
+            sqlx::query!(
+                "UPDATE agents SET webhook_url = $2, webhook_secret = $3 WHERE id = $1",
+                auth.agent_id,
+                url,
+                &s,
+            )
+            .execute(&st.pool)
+            .await?;
             secret = Some(s);
         }
         Some(None) => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE agents SET webhook_url = NULL, webhook_secret = NULL WHERE id = $1",
+                auth.agent_id,
             )
-            .bind(auth.agent_id)
             .execute(&st.pool)
             .await?;
         }
@@ -335,11 +342,13 @@ pub async fn profile(
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<Json<Profile>> {
     let handle = Handle::parse(&handle).map_err(|_| ApiError::not_found("agent"))?;
-    let row: Option<(i64, String, i64)> =
-        sqlx::query_as("SELECT id, display_name, created_at FROM agents WHERE handle = $1")
-            .bind(handle.as_str())
-            .fetch_optional(&st.pool)
-            .await?;
+    let row = sqlx::query!(
+        "SELECT id, display_name, created_at FROM agents WHERE handle = $1",
+        handle.as_str(),
+    )
+    .fetch_optional(&st.pool)
+    .await?
+    .map(|r| (r.id, r.display_name, r.created_at));
     let Some((id, display_name, created_at)) = row else {
         return Err(ApiError::not_found("agent"));
     };
@@ -356,19 +365,21 @@ pub async fn profile(
 /// addresses, with their bonds, as the indexer projects them. Empty when the indexer's identity
 /// tables are absent. Bond amounts are in base units of the stake token.
 pub async fn mirrored_identities(st: &AppState, agent_id: i64) -> ApiResult<Vec<MirroredIdentity>> {
-    let (present,): (bool,) = sqlx::query_as(
-        "SELECT to_regclass('identities') IS NOT NULL AND to_regclass('lite_identities') IS NOT NULL
-            AND to_regclass('stake_bonds') IS NOT NULL AND to_regclass('lite_bonds') IS NOT NULL",
+    let present = sqlx::query_scalar!(
+        r#"SELECT to_regclass('identities') IS NOT NULL AND to_regclass('lite_identities') IS NOT NULL
+            AND to_regclass('stake_bonds') IS NOT NULL AND to_regclass('lite_bonds') IS NOT NULL
+            AS "present!""#,
     )
     .fetch_one(&st.pool)
     .await?;
     if !present {
         return Ok(vec![]);
     }
-    let rows: Vec<IdentityRow> = sqlx::query_as(
-        "WITH w AS (SELECT address FROM agent_addresses WHERE agent_id = $1)
-         SELECT 'registry' AS source, i.chain_id, i.id, i.owner, i.wallet, i.entity_type, i.status,
-                b.amount::text AS bond, b.unbonding::text AS unbonding
+    let rows = sqlx::query!(
+        r#"WITH w AS (SELECT address FROM agent_addresses WHERE agent_id = $1)
+         SELECT 'registry' AS "source!", i.chain_id AS "chain_id!", i.id AS "id!", i.owner AS "owner!",
+                i.wallet AS "wallet!", i.entity_type AS "entity_type!", i.status AS "status!",
+                b.amount::text AS "bond?", b.unbonding::text AS "unbonding?"
          FROM identities i LEFT JOIN stake_bonds b ON b.chain_id = i.chain_id AND b.id = i.id
          WHERE i.wallet IN (SELECT address FROM w)
          UNION ALL
@@ -377,45 +388,33 @@ pub async fn mirrored_identities(st: &AppState, agent_id: i64) -> ApiResult<Vec<
                 lb.amount::text, lb.unbonding::text
          FROM lite_identities l LEFT JOIN lite_bonds lb ON lb.chain_id = l.chain_id AND lb.id = l.id
          WHERE l.wallet IN (SELECT address FROM w)
-         ORDER BY 1 DESC, 2, 3",
+         ORDER BY 1 DESC, 2, 3"#,
+        agent_id,
     )
-    .bind(agent_id)
     .fetch_all(&st.pool)
     .await?;
     Ok(rows
         .into_iter()
         .map(|r| MirroredIdentity {
-            source: r.0,
-            chain_id: r.1,
-            id: hex0x(&r.2),
-            owner: hex0x(&r.3),
-            wallet: hex0x(&r.4),
-            entity_type: match r.5 {
+            source: r.source,
+            chain_id: r.chain_id,
+            id: hex0x(&r.id),
+            owner: hex0x(&r.owner),
+            wallet: hex0x(&r.wallet),
+            entity_type: match r.entity_type {
                 1 => "agent",
                 2 => "machine",
                 _ => "unknown",
             }
             .into(),
-            status: r.6,
-            bond: r.7.map(|amount| Bond {
+            status: r.status,
+            bond: r.bond.map(|amount| Bond {
                 amount_base_units: amount,
-                unbonding_base_units: r.8,
+                unbonding_base_units: r.unbonding,
             }),
         })
         .collect())
 }
-
-type IdentityRow = (
-    String,
-    i64,
-    Vec<u8>,
-    Vec<u8>,
-    Vec<u8>,
-    i16,
-    String,
-    Option<String>,
-    Option<String>,
-);
 
 /// The agent's API keys.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -452,20 +451,20 @@ pub struct NewKey {
 
 /// `GET /v1/agents/me/keys`.
 pub async fn list_keys(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Keys>> {
-    let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT id, prefix, created_at, revoked_at FROM agent_keys WHERE agent_id = $1 ORDER BY id",
+        auth.agent_id,
     )
-    .bind(auth.agent_id)
     .fetch_all(&st.pool)
     .await?;
     let keys = rows
         .into_iter()
-        .map(|(id, prefix, c, r)| KeyInfo {
-            key_id: id,
-            prefix,
-            created_at: c,
-            revoked_at: r,
-            current: id == auth.key_id,
+        .map(|r| KeyInfo {
+            key_id: r.id,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+            current: r.id == auth.key_id,
         })
         .collect();
     Ok(Json(Keys { keys }))
@@ -475,21 +474,23 @@ async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResu
     let key = auth::new_key();
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    let (key_id,): (i64,) = sqlx::query_as(
+    let key_id = sqlx::query_scalar!(
         "INSERT INTO agent_keys (agent_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        agent_id,
+        &auth::key_hash(&key),
+        &key[..12],
+        now,
     )
-    .bind(agent_id)
-    .bind(auth::key_hash(&key))
-    .bind(&key[..12])
-    .bind(now)
     .fetch_one(&mut *tx)
     .await?;
     if let Some(old) = revoke {
-        sqlx::query("UPDATE agent_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(old)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE agent_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            old,
+            now,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(with_secret(
@@ -510,10 +511,10 @@ async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResu
 /// `POST /v1/agents/me/keys`: an additional key.
 #[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn create_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Response> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM agent_keys WHERE agent_id = $1 AND revoked_at IS NULL",
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM agent_keys WHERE agent_id = $1 AND revoked_at IS NULL"#,
+        auth.agent_id,
     )
-    .bind(auth.agent_id)
     .fetch_one(&st.pool)
     .await?;
     if n >= 10 {
@@ -538,12 +539,12 @@ pub async fn revoke_key(
     auth: Auth,
     ApiPath(key_id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE agent_keys SET revoked_at = $3 WHERE id = $1 AND agent_id = $2 AND revoked_at IS NULL",
+        key_id,
+        auth.agent_id,
+        st.now(),
     )
-    .bind(key_id)
-    .bind(auth.agent_id)
-    .bind(st.now())
     .execute(&st.pool)
     .await?
     .rows_affected();

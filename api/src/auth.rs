@@ -40,13 +40,14 @@ async fn lookup(
     pool: &sqlx::PgPool,
     token: &str,
 ) -> crate::error::ApiResult<Option<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT a.id, a.handle, k.id FROM agent_keys k JOIN agents a ON a.id = k.agent_id
+    Ok(sqlx::query!(
+        "SELECT a.id AS agent_id, a.handle, k.id AS key_id FROM agent_keys k JOIN agents a ON a.id = k.agent_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        &key_hash(token),
     )
-    .bind(key_hash(token))
     .fetch_optional(pool)
-    .await?)
+    .await?
+    .map(|r| (r.agent_id, r.handle, r.key_id)))
 }
 
 /// The key lookup of a request's bearer token, done once: the idempotency layer scopes keys to

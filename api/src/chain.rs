@@ -25,7 +25,7 @@
 
 use crate::{AppState, error::ApiResult, types::hex0x};
 use serde_json::json;
-use sqlx::{PgConnection, Row, postgres::PgListener};
+use sqlx::{PgConnection, postgres::PgListener};
 use std::time::Duration;
 
 /// Most events handled in one transaction.
@@ -36,12 +36,15 @@ const MAX_EVENTS: i64 = 5_000;
 pub async fn process(st: &AppState) -> ApiResult<usize> {
     // A chain the indexer removed entirely has no cursor row any more but may have events to
     // un-announce.
-    let chains: Vec<(i64,)> = sqlx::query_as(
-        "SELECT chain_id FROM indexer_cursors UNION SELECT chain_id FROM api_chain_watermarks
-         ORDER BY 1",
+    let chains: Vec<(i64,)> = sqlx::query!(
+        r#"SELECT chain_id AS "chain_id!" FROM indexer_cursors UNION SELECT chain_id FROM api_chain_watermarks
+         ORDER BY 1"#,
     )
-    .fetch_all(&st.pool)
-    .await?;
+        .fetch_all(&st.pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.chain_id,))
+        .collect();
     let mut total = 0;
     for (chain_id,) in chains {
         let mut conflicts = 0;
@@ -68,39 +71,42 @@ pub async fn process(st: &AppState) -> ApiResult<usize> {
 async fn process_batch(st: &AppState, chain_id: i64) -> ApiResult<(usize, bool)> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO api_chain_watermarks (chain_id, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        chain_id,
     )
-    .bind(chain_id)
     .execute(&mut *tx)
     .await?;
-    let (mut watermark,): (i64,) =
-        sqlx::query_as("SELECT seq FROM api_chain_watermarks WHERE chain_id = $1 FOR UPDATE")
-            .bind(chain_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (mut watermark,): (i64,) = sqlx::query!(
+        "SELECT seq FROM api_chain_watermarks WHERE chain_id = $1 FOR UPDATE",
+        chain_id,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map(|r| (r.seq,))?;
     let start = watermark;
     let mut touched: Vec<Vec<u8>> = Vec::new();
     if watermark > 0 {
-        let removed: Option<(i64,)> = sqlx::query_as(
-            "SELECT COALESCE((SELECT max(seq) FROM escrow_events WHERE chain_id = $1 AND seq < $2), 0)
-             WHERE NOT EXISTS (SELECT 1 FROM escrow_events WHERE chain_id = $1 AND seq = $2)",
+        let removed: Option<(i64,)> = sqlx::query!(
+            r#"SELECT COALESCE((SELECT max(seq) FROM escrow_events WHERE chain_id = $1 AND seq < $2), 0) AS "kept!"
+             WHERE NOT EXISTS (SELECT 1 FROM escrow_events WHERE chain_id = $1 AND seq = $2)"#,
+            chain_id,
+            watermark,
         )
-        .bind(chain_id)
-        .bind(watermark)
-        .fetch_optional(&mut *tx)
-        .await?;
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| (r.kept,));
         if let Some((kept,)) = removed {
             watermark = kept;
-            touched = sqlx::query_scalar(
+            touched = sqlx::query_scalar!(
                 "SELECT order_id FROM app_orders o WHERE o.chain_id = $1 AND o.chain_seq IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM escrow_events e
                                    WHERE e.chain_id = o.chain_id AND e.seq = o.chain_seq)",
+                chain_id,
             )
-            .bind(chain_id)
             .fetch_all(&mut *tx)
             .await?;
             tracing::info!(
@@ -111,81 +117,83 @@ async fn process_batch(st: &AppState, chain_id: i64) -> ApiResult<(usize, bool)>
             );
         }
     }
-    let events = sqlx::query(
-        "SELECT e.seq, e.block_number, e.log_index, e.tx_hash, e.escrow, e.order_id, e.event,
-                e.state_after, o.buyer, o.seller, o.state
+    let events = sqlx::query!(
+        r#"SELECT e.seq, e.block_number, e.log_index, e.tx_hash, e.escrow, e.order_id AS "order_id!", e.event,
+                e.state_after, o.buyer AS "buyer?", o.seller AS "seller?", o.state AS "state?"
          FROM escrow_events e
          LEFT JOIN escrow_orders o ON o.chain_id = e.chain_id AND o.escrow = e.escrow AND o.order_id = e.order_id
          WHERE e.chain_id = $1 AND e.seq > $2 AND e.order_id IS NOT NULL
-         ORDER BY e.seq LIMIT $3",
+         ORDER BY e.seq LIMIT $3"#,
+        chain_id,
+        watermark,
+        MAX_EVENTS,
     )
-    .bind(chain_id)
-    .bind(watermark)
-    .bind(MAX_EVENTS)
     .fetch_all(&mut *tx)
     .await?;
     let mut funded: Vec<Vec<u8>> = Vec::new();
     for e in &events {
-        let order_id: Vec<u8> = e.get("order_id");
-        let block: i64 = e.get("block_number");
-        let log: i32 = e.get("log_index");
-        let tx_hash: Vec<u8> = e.get("tx_hash");
-        let event: String = e.get("event");
-        let escrow: Vec<u8> = e.get("escrow");
+        let order_id: Vec<u8> = e.order_id.clone();
+        let block: i64 = e.block_number;
+        let log: i32 = e.log_index;
+        let tx_hash: Vec<u8> = e.tx_hash.clone();
+        let event: String = e.event.clone();
+        let escrow: Vec<u8> = e.escrow.clone();
         let payload = json!({
             "order_id": hex0x(&order_id),
             "chain_id": chain_id,
             "escrow": hex0x(&escrow),
             "event": event,
-            "state": e.get::<Option<String>, _>("state_after").or_else(|| e.get::<Option<String>, _>("state")),
+            "state": e.state_after.clone().or_else(|| e.state.clone()),
             "block_number": block,
             "log_index": log,
             "tx_hash": hex0x(&tx_hash),
             "source": "chain",
         });
         let dedup = format!("chain:{chain_id}:{block}:{log}:{}", hex::encode(&tx_hash));
-        let buyer: Option<Vec<u8>> = e.get("buyer");
-        let seller: Option<Vec<u8>> = e.get("seller");
-        sqlx::query(
+        let buyer: Option<Vec<u8>> = e.buyer.clone();
+        let seller: Option<Vec<u8>> = e.seller.clone();
+        sqlx::query!(
             "INSERT INTO webhook_deliveries (agent_id, event, dedup_key, payload, next_attempt_at, created_at)
-             SELECT DISTINCT p.agent_id, 'order.updated', $1, $2, $3, $3 FROM (
+             SELECT DISTINCT p.agent_id, 'order.updated', $1, $2::JSONB, $3::BIGINT, $3::BIGINT FROM (
                  SELECT agent_id FROM agent_addresses WHERE address = $4 OR address = $5
                  UNION SELECT buyer_agent FROM app_orders WHERE order_id = $6
                  UNION SELECT seller_agent FROM app_orders WHERE order_id = $6
              ) p JOIN agents a ON a.id = p.agent_id AND a.webhook_url IS NOT NULL
              ON CONFLICT ON CONSTRAINT webhook_deliveries_dedup DO NOTHING",
+            &dedup,
+            &payload,
+            now,
+            buyer,
+            seller,
+            &order_id,
         )
-        .bind(&dedup)
-        .bind(&payload)
-        .bind(now)
-        .bind(buyer)
-        .bind(seller)
-        .bind(&order_id)
         .execute(&mut *tx)
         .await?;
         if event == "OrderFunded" {
             funded.push(order_id);
         }
-        watermark = e.get("seq");
+        watermark = e.seq;
     }
     if !funded.is_empty() {
         // The funded app orders and every other order on their listings.
-        let rivals: Vec<Vec<u8>> = sqlx::query_scalar(
+        let rivals: Vec<Vec<u8>> = sqlx::query_scalar!(
             "SELECT DISTINCT r.order_id FROM app_orders f JOIN app_orders r ON r.listing_id = f.listing_id
              WHERE f.order_id = ANY($1)",
+            &funded,
         )
-        .bind(&funded)
         .fetch_all(&mut *tx)
         .await?;
         touched.extend(rivals);
     }
     announce(&mut tx, &touched, now).await?;
     if watermark != start {
-        sqlx::query("UPDATE api_chain_watermarks SET seq = $2 WHERE chain_id = $1")
-            .bind(chain_id)
-            .bind(watermark)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE api_chain_watermarks SET seq = $2 WHERE chain_id = $1",
+            chain_id,
+            watermark,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok((events.len(), (events.len() as i64) < MAX_EVENTS))
@@ -199,13 +207,13 @@ pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> Api
     if ids.is_empty() {
         return Ok(());
     }
-    let rows = sqlx::query(
-        "SELECT o.order_id, o.buyer_agent, o.seller_agent, o.status, o.chain_status, o.chain_seq,
+    let rows = sqlx::query!(
+        r#"SELECT o.order_id, o.buyer_agent, o.seller_agent, o.status, o.chain_status, o.chain_seq,
                 o.chain_notices,
                 (SELECT max(e.seq) FROM escrow_events e
                  WHERE e.chain_id = o.chain_id AND e.escrow = o.escrow AND e.order_id = o.order_id
                    AND e.event = 'OrderFunded') AS own_funding,
-                rival.seq AS rival_funding, rival.order_id AS rival
+                rival.seq AS "rival_funding?", rival.order_id AS "rival?"
          FROM app_orders o
          LEFT JOIN LATERAL (
              SELECT e.seq, r.order_id FROM app_orders r
@@ -216,18 +224,18 @@ pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> Api
          ) rival ON true
          WHERE o.order_id = ANY($1)
          ORDER BY o.order_id
-         FOR UPDATE OF o",
+         FOR UPDATE OF o"#,
+        ids,
     )
-    .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
     for r in rows {
-        let order_id: Vec<u8> = r.get("order_id");
-        let status: String = r.get("status");
-        let announced: Option<String> = r.get("chain_status");
-        let announced_seq: Option<i64> = r.get("chain_seq");
-        let own: Option<i64> = r.get("own_funding");
-        let rival: Option<i64> = r.get("rival_funding");
+        let order_id: Vec<u8> = r.order_id.clone();
+        let status: String = r.status.clone();
+        let announced: Option<String> = r.chain_status.clone();
+        let announced_seq: Option<i64> = r.chain_seq;
+        let own: Option<i64> = r.own_funding;
+        let rival: Option<i64> = r.rival_funding;
         // The derived state of `crate::orders::STATUS_SQL`, with the funding it rests on.
         let (effect, seq) = match (own, rival) {
             (Some(s), _) => (Some("FUNDED"), Some(s)),
@@ -243,7 +251,7 @@ pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> Api
                 "order_id": hex0x(&order_id),
                 "state": "CANCELLED",
                 "reason": "another order on the listing was funded",
-                "funded_order_id": r.get::<Option<Vec<u8>>, _>("rival").as_deref().map(hex0x),
+                "funded_order_id": r.rival.clone().as_deref().map(hex0x),
                 "source": "app",
             })),
             (Some("FUNDED"), None) => Some(json!({
@@ -259,11 +267,11 @@ pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> Api
                 "source": "app",
             })),
         };
-        let mut notices: i32 = r.get("chain_notices");
+        let mut notices: i32 = r.chain_notices;
         if let Some(payload) = payload {
             notices += 1;
             let dedup = format!("app:{}:chain:{notices}", hex0x(&order_id));
-            for agent in [r.get::<i64, _>("buyer_agent"), r.get("seller_agent")] {
+            for agent in [r.buyer_agent, r.seller_agent] {
                 crate::webhooks::enqueue(
                     conn,
                     agent,
@@ -275,14 +283,14 @@ pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> Api
                 .await?;
             }
         }
-        sqlx::query(
+        sqlx::query!(
             "UPDATE app_orders SET chain_status = $2, chain_seq = $3, chain_notices = $4
              WHERE order_id = $1",
+            &order_id,
+            effect,
+            seq,
+            notices,
         )
-        .bind(&order_id)
-        .bind(effect)
-        .bind(seq)
-        .bind(notices)
         .execute(&mut *conn)
         .await?;
     }

@@ -97,14 +97,14 @@ pub async fn seed_tokens(pool: &sqlx::PgPool, deployments: &[PathBuf]) -> eyre::
         let (Some(token), Some(escrow)) = (d.token, d.escrow) else {
             eyre::bail!("{}: no token/escrow in the deployment", path.display());
         };
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO api_tokens (chain_id, token, escrow, decimals) VALUES ($1, $2, $3, $4)
              ON CONFLICT (chain_id, token) DO UPDATE SET escrow = EXCLUDED.escrow, decimals = EXCLUDED.decimals",
+            d.chain_id as i64,
+            token.as_slice(),
+            escrow.as_slice(),
+            i16::from(d.token_decimals.unwrap_or(6)),
         )
-        .bind(d.chain_id as i64)
-        .bind(token.as_slice())
-        .bind(escrow.as_slice())
-        .bind(i16::from(d.token_decimals.unwrap_or(6)))
         .execute(pool)
         .await?;
     }

@@ -105,14 +105,14 @@ async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, Api
     h.update(&bytes);
     let request_hash = h.finalize().to_vec();
 
-    let mut inserted = sqlx::query(
+    let mut inserted = sqlx::query!(
         "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
+        &scope,
+        &key,
+        &request_hash,
+        st.now(),
     )
-    .bind(&scope)
-    .bind(&key)
-    .bind(&request_hash)
-    .bind(st.now())
     .execute(&st.pool)
     .await?
     .rows_affected()
@@ -121,15 +121,15 @@ async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, Api
     if !inserted {
         // A first request that never finished (crash, dropped connection) is taken over after
         // a minute.
-        inserted = sqlx::query(
+        inserted = sqlx::query!(
             "UPDATE idempotency_keys SET created_at = $4
              WHERE scope = $1 AND key = $2 AND request_hash = $3 AND status_code IS NULL
-               AND created_at < $4 - 60",
+               AND created_at < $4::BIGINT - 60",
+            &scope,
+            &key,
+            &request_hash,
+            st.now(),
         )
-        .bind(&scope)
-        .bind(&key)
-        .bind(&request_hash)
-        .bind(st.now())
         .execute(&st.pool)
         .await?
         .rows_affected()
@@ -137,14 +137,15 @@ async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, Api
     }
 
     if !inserted {
-        let (stored_hash, status, body): (Vec<u8>, Option<i32>, Option<Vec<u8>>) = sqlx::query_as(
+        let (stored_hash, status, body): (Vec<u8>, Option<i32>, Option<Vec<u8>>) = sqlx::query!(
             "SELECT request_hash, status_code, response_body FROM idempotency_keys
              WHERE scope = $1 AND key = $2",
+            &scope,
+            &key,
         )
-        .bind(&scope)
-        .bind(&key)
         .fetch_one(&st.pool)
-        .await?;
+        .await
+        .map(|r| (r.request_hash, r.status_code, r.response_body))?;
         if stored_hash != request_hash {
             return Err(ApiError::unprocessable(
                 "idempotency_key_reused",
@@ -174,11 +175,13 @@ async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, Api
     let status = resp.status();
     if status.is_client_error() || status.is_server_error() {
         // A 4xx changed nothing; a 5xx or 429 is not an outcome: the key stays free for a retry.
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
-            .bind(&scope)
-            .bind(&key)
-            .execute(&st.pool)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            &scope,
+            &key,
+        )
+        .execute(&st.pool)
+        .await?;
         return Ok(resp);
     }
     let (parts, body) = resp.into_parts();
@@ -189,13 +192,13 @@ async fn run(st: AppState, mut req: Request, next: Next) -> Result<Response, Api
         Some(Redacted(v)) => serde_json::to_vec(v).map_err(|e| eyre::eyre!(e))?,
         None => bytes.to_vec(),
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET status_code = $3, response_body = $4 WHERE scope = $1 AND key = $2",
+        &scope,
+        &key,
+        i32::from(status.as_u16()),
+        stored,
     )
-    .bind(&scope)
-    .bind(&key)
-    .bind(i32::from(status.as_u16()))
-    .bind(stored)
     .execute(&st.pool)
     .await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))

@@ -49,15 +49,15 @@ pub async fn challenge(
         auth.handle,
         address.to_checksum(None)
     );
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO identity_challenges (nonce, agent_id, address, message, expires_at)
          VALUES ($1, $2, $3, $4, $5)",
+        &nonce,
+        auth.agent_id,
+        address.as_slice(),
+        &message,
+        expires_at,
     )
-    .bind(&nonce)
-    .bind(auth.agent_id)
-    .bind(address.as_slice())
-    .bind(&message)
-    .bind(expires_at)
     .execute(&st.pool)
     .await?;
     Ok((
@@ -119,14 +119,15 @@ pub async fn bind(
     }
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    let row: Option<(Vec<u8>, String, i64, Option<i64>)> = sqlx::query_as(
+    let row: Option<(Vec<u8>, String, i64, Option<i64>)> = sqlx::query!(
         "SELECT address, message, expires_at, used_at FROM identity_challenges
          WHERE nonce = $1 AND agent_id = $2 FOR UPDATE",
+        &body.nonce,
+        auth.agent_id,
     )
-    .bind(&body.nonce)
-    .bind(auth.agent_id)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|r| (r.address, r.message, r.expires_at, r.used_at));
     let Some((address, message, expires_at, used_at)) = row else {
         return Err(ApiError::not_found("challenge"));
     };
@@ -158,16 +159,20 @@ pub async fn bind(
             ),
         ));
     }
-    sqlx::query("UPDATE identity_challenges SET used_at = $2 WHERE nonce = $1")
-        .bind(&body.nonce)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let existing: Option<(i64,)> =
-        sqlx::query_as("SELECT agent_id FROM agent_addresses WHERE address = $1")
-            .bind(&address)
-            .fetch_optional(&mut *tx)
-            .await?;
+    sqlx::query!(
+        "UPDATE identity_challenges SET used_at = $2 WHERE nonce = $1",
+        &body.nonce,
+        now,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let existing: Option<(i64,)> = sqlx::query!(
+        "SELECT agent_id FROM agent_addresses WHERE address = $1",
+        &address,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| (r.agent_id,));
     match existing {
         Some((a,)) if a == auth.agent_id => {}
         Some(_) => {
@@ -177,12 +182,12 @@ pub async fn bind(
             ));
         }
         None => {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO agent_addresses (address, agent_id, bound_at) VALUES ($1, $2, $3)",
+                &address,
+                auth.agent_id,
+                now,
             )
-            .bind(&address)
-            .bind(auth.agent_id)
-            .bind(now)
             .execute(&mut *tx)
             .await?;
         }
@@ -205,12 +210,14 @@ pub async fn unbind(
     ApiPath(address): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let address = parse_address("address", &address)?;
-    let n = sqlx::query("DELETE FROM agent_addresses WHERE address = $1 AND agent_id = $2")
-        .bind(address.as_slice())
-        .bind(auth.agent_id)
-        .execute(&st.pool)
-        .await?
-        .rows_affected();
+    let n = sqlx::query!(
+        "DELETE FROM agent_addresses WHERE address = $1 AND agent_id = $2",
+        address.as_slice(),
+        auth.agent_id,
+    )
+    .execute(&st.pool)
+    .await?
+    .rows_affected();
     if n == 0 {
         return Err(ApiError::not_found("bound address"));
     }

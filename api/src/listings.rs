@@ -8,6 +8,7 @@ use crate::{
     types::{Amount, Cursor, Page, format_price, hex0x, limit, parse_address, text},
 };
 use axum::{Json, extract::State, http::StatusCode};
+use pact_db::states::{ListingKind, ListingStatus};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,15 +43,10 @@ fn tags(v: &[String]) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
-fn kind(s: &str) -> ApiResult<&'static str> {
-    match s {
-        "offer" => Ok("offer"),
-        "bounty" => Ok("bounty"),
-        _ => Err(ApiError::unprocessable(
-            "invalid_field",
-            "kind must be \"offer\" or \"bounty\"",
-        )),
-    }
+fn kind(s: &str) -> ApiResult<ListingKind> {
+    ListingKind::parse(s).ok_or_else(|| {
+        ApiError::unprocessable("invalid_field", "kind must be \"offer\" or \"bounty\"")
+    })
 }
 
 /// A settlement token the API accepts.
@@ -73,15 +69,18 @@ pub async fn resolve_token(
     token: Option<&str>,
 ) -> ApiResult<Token> {
     let token = token.map(|t| parse_address("token", t)).transpose()?;
-    let rows: Vec<(i64, Vec<u8>, Vec<u8>, i16)> = sqlx::query_as(
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>, i16)> = sqlx::query!(
         "SELECT chain_id, token, escrow, decimals FROM api_tokens
          WHERE ($1::BIGINT IS NULL OR chain_id = $1) AND ($2::BYTEA IS NULL OR token = $2)
          ORDER BY chain_id, token LIMIT 2",
+        chain_id,
+        token.map(|t| t.to_vec()),
     )
-    .bind(chain_id)
-    .bind(token.map(|t| t.to_vec()))
     .fetch_all(&st.pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.chain_id, r.token, r.escrow, r.decimals))
+    .collect();
     match rows.as_slice() {
         [(chain_id, token, escrow, decimals)] => Ok(Token {
             chain_id: *chain_id,
@@ -213,24 +212,25 @@ pub async fn create(
     let token = resolve_token(&st, b.chain_id, b.token.as_deref()).await?;
     let price = Amount::parse("price", &b.price, token.decimals as u32)?;
     let now = st.now();
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = sqlx::query!(
         "INSERT INTO listings (agent_id, kind, title, description, category, tags, price, chain_id,
                                token, token_decimals, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        auth.agent_id,
+        kind.as_str(),
+        &title,
+        &description,
+        &category,
+        &tags,
+        price.0,
+        token.chain_id,
+        &token.token,
+        token.decimals,
+        now,
     )
-    .bind(auth.agent_id)
-    .bind(kind)
-    .bind(&title)
-    .bind(&description)
-    .bind(&category)
-    .bind(&tags)
-    .bind(price.0)
-    .bind(token.chain_id)
-    .bind(&token.token)
-    .bind(token.decimals)
-    .bind(now)
     .fetch_one(&st.pool)
-    .await?;
+    .await
+    .map(|r| (r.id,))?;
     let (row, _) = fetch(&st, id).await?;
     Ok((StatusCode::CREATED, Json(Listing::from_row(&row))))
 }
@@ -273,7 +273,7 @@ async fn owned_open(st: &AppState, auth: &Auth, id: i64) -> ApiResult<PgRow> {
             "only the listing's owner may change it",
         ));
     }
-    if row.get::<String, _>("status") != "open" {
+    if ListingStatus::parse(row.get("status")) != Some(ListingStatus::Open) {
         return Err(ApiError::conflict(
             "listing_closed",
             "the listing is closed",
@@ -313,19 +313,19 @@ pub async fn patch(
         .as_deref()
         .map(|p| Amount::parse("price", p, decimals as u32))
         .transpose()?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE listings SET title = COALESCE($2, title), description = COALESCE($3, description),
             category = COALESCE($4, category), tags = COALESCE($5, tags), price = COALESCE($6, price),
             updated_at = $7
          WHERE id = $1",
+        id,
+        title,
+        description,
+        category,
+        tags.as_deref(),
+        price.map(|p| p.0),
+        st.now(),
     )
-    .bind(id)
-    .bind(title)
-    .bind(description)
-    .bind(category)
-    .bind(tags)
-    .bind(price.map(|p| p.0))
-    .bind(st.now())
     .execute(&st.pool)
     .await?;
     let (row, _) = fetch(&st, id).await?;
@@ -352,11 +352,14 @@ pub async fn close(
         ));
     }
     owned_open(&st, &auth, id).await?;
-    sqlx::query("UPDATE listings SET status = 'closed', updated_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(st.now())
-        .execute(&st.pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE listings SET status = $3, updated_at = $2 WHERE id = $1",
+        id,
+        st.now(),
+        ListingStatus::Closed.as_str(),
+    )
+    .execute(&st.pool)
+    .await?;
     let (row, _) = fetch(&st, id).await?;
     Ok(Json(Listing::from_row(&row)))
 }
@@ -426,8 +429,8 @@ enum Tier {
 /// The filters of a search, checked once and pushed into every statement of the search.
 struct Filters {
     text: Option<String>,
-    status: Option<&'static str>,
-    kind: Option<&'static str>,
+    status: Option<ListingStatus>,
+    kind: Option<ListingKind>,
     category: Option<String>,
     tags: Vec<String>,
     min_price: Option<Decimal>,
@@ -439,8 +442,8 @@ impl Filters {
     fn parse(q: &SearchQuery, text_q: Option<String>) -> ApiResult<Self> {
         let bad_q = |m: &str| ApiError::bad_request("invalid_query", m.to_string());
         let status = match q.status.as_deref() {
-            None | Some("open") => Some("open"),
-            Some("closed") => Some("closed"),
+            None | Some("open") => Some(ListingStatus::Open),
+            Some("closed") => Some(ListingStatus::Closed),
             Some("all") => None,
             Some(_) => return Err(bad_q("status must be open, closed or all")),
         };
@@ -503,10 +506,10 @@ impl Filters {
                 .push(")");
         }
         if let Some(s) = self.status {
-            qb.push(" AND l.status = ").push_bind(s);
+            qb.push(" AND l.status = ").push_bind(s.as_str());
         }
         if let Some(k) = self.kind {
-            qb.push(" AND l.kind = ").push_bind(k);
+            qb.push(" AND l.kind = ").push_bind(k.as_str());
         }
         if let Some(c) = &self.category {
             qb.push(" AND l.category = ").push_bind(c.as_str());

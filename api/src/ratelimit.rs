@@ -21,17 +21,18 @@ impl RateLimiter {
     pub async fn check(&self, key: &str, max: u32, window_secs: i64, now: i64) -> ApiResult<()> {
         let resets_at = (now.div_euclid(window_secs) + 1) * window_secs;
         // A row of an older window starts counting again.
-        let (hits,): (i32,) = sqlx::query_as(
+        let (hits,): (i32,) = sqlx::query!(
             "INSERT INTO api_rate_limits AS r (key, resets_at, hits) VALUES ($1, $2, 1)
              ON CONFLICT (key) DO UPDATE SET
                  hits = CASE WHEN r.resets_at = EXCLUDED.resets_at THEN r.hits + 1 ELSE 1 END,
                  resets_at = EXCLUDED.resets_at
              RETURNING hits",
+            key,
+            resets_at,
         )
-        .bind(key)
-        .bind(resets_at)
         .fetch_one(&self.pool)
-        .await?;
+        .await
+        .map(|r| (r.hits,))?;
         if i64::from(hits) > i64::from(max) {
             return Err(ApiError::RateLimited {
                 retry_after: (resets_at - now).max(1) as u64,
@@ -43,8 +44,7 @@ impl RateLimiter {
     /// Forgets the windows that ended before `now`.
     pub async fn prune(&self, now: i64) -> ApiResult<u64> {
         Ok(
-            sqlx::query("DELETE FROM api_rate_limits WHERE resets_at <= $1")
-                .bind(now)
+            sqlx::query!("DELETE FROM api_rate_limits WHERE resets_at <= $1", now,)
                 .execute(&self.pool)
                 .await?
                 .rows_affected(),

@@ -58,15 +58,16 @@ pub async fn post_message(
         ));
     }
     let now = st.now();
-    let (mid,): (i64,) = sqlx::query_as(
+    let (mid,): (i64,) = sqlx::query!(
         "INSERT INTO messages (order_id, author, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        id.0.as_slice(),
+        auth.agent_id,
+        &body,
+        now,
     )
-    .bind(id.0.as_slice())
-    .bind(auth.agent_id)
-    .bind(&body)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+        .fetch_one(&mut *tx)
+        .await
+        .map(|r| (r.id,))?;
     let msg = Message {
         id: mid,
         order_id: hex0x(&o.order_id),
@@ -112,15 +113,18 @@ pub async fn messages(
             "only the buyer and the seller of this order may read its thread",
         ));
     }
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query!(
         "SELECT m.id, a.handle, m.body, m.created_at FROM messages m JOIN agents a ON a.id = m.author
          WHERE m.order_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
+        id.0.as_slice(),
+        after,
+        limit + 1,
     )
-    .bind(id.0.as_slice())
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(&mut *conn)
-    .await?;
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.handle, r.body, r.created_at))
+        .collect();
     let more = rows.len() as i64 > limit;
     let order_id = hex0x(&o.order_id);
     let items: Vec<Message> = rows

@@ -15,11 +15,12 @@ use crate::{
 };
 use axum::{Json, extract::State};
 use hmac::{Hmac, Mac};
+use pact_db::states::DeliveryStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use std::net::IpAddr;
 
 /// Seconds to wait after failed attempt `n` (1-based); after the last, the delivery is dead.
@@ -98,16 +99,16 @@ pub async fn enqueue(
     data: Value,
     now: i64,
 ) -> ApiResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO webhook_deliveries (agent_id, event, dedup_key, payload, next_attempt_at, created_at)
          SELECT id, $2, $3, $4, $5, $5 FROM agents WHERE id = $1 AND webhook_url IS NOT NULL
          ON CONFLICT ON CONSTRAINT webhook_deliveries_dedup DO NOTHING",
+        agent_id,
+        event,
+        dedup_key,
+        data,
+        now,
     )
-    .bind(agent_id)
-    .bind(event)
-    .bind(dedup_key)
-    .bind(data)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -188,30 +189,20 @@ async fn attempt(st: &AppState, d: &Due, now: i64) -> Result<u16, (Option<u16>, 
 pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    let rows = sqlx::query(
-        "SELECT d.id, d.event, d.payload, d.attempts, d.schedule_start, d.created_at, a.webhook_url, a.webhook_secret
+    let due = sqlx::query_as!(
+        Due,
+        "SELECT d.id, d.event, d.payload, d.attempts, d.schedule_start, d.created_at,
+                a.webhook_url AS url, a.webhook_secret AS secret
          FROM webhook_deliveries d JOIN agents a ON a.id = d.agent_id
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+         WHERE d.status = $3 AND d.next_attempt_at <= $1
          ORDER BY d.next_attempt_at, d.id LIMIT $2
          FOR UPDATE OF d SKIP LOCKED",
+        now,
+        batch,
+        DeliveryStatus::Pending.as_str(),
     )
-    .bind(now)
-    .bind(batch)
     .fetch_all(&mut *tx)
     .await?;
-    let due: Vec<Due> = rows
-        .iter()
-        .map(|r| Due {
-            id: r.get("id"),
-            event: r.get("event"),
-            payload: r.get("payload"),
-            attempts: r.get("attempts"),
-            schedule_start: r.get("schedule_start"),
-            created_at: r.get("created_at"),
-            url: r.get("webhook_url"),
-            secret: r.get("webhook_secret"),
-        })
-        .collect();
     let outcomes = futures::future::join_all(due.iter().map(|d| attempt(st, d, now))).await;
     for (d, outcome) in due.iter().zip(outcomes) {
         let n = d.attempts + 1;
@@ -219,51 +210,52 @@ pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
             Ok(s) => (Some(*s), None),
             Err((s, e)) => (*s, Some(e.clone())),
         };
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            d.id,
+            n,
+            now,
+            status_code.map(i32::from),
+            error.as_deref(),
         )
-        .bind(d.id)
-        .bind(n)
-        .bind(now)
-        .bind(status_code.map(i32::from))
-        .bind(&error)
         .execute(&mut *tx)
         .await?;
         match outcome {
             Ok(_) => {
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = $2,
+                sqlx::query!(
+                    "UPDATE webhook_deliveries SET status = $5, attempts = $2,
                         last_status = $3, last_error = NULL, delivered_at = $4 WHERE id = $1",
+                    d.id,
+                    n,
+                    status_code.map(i32::from),
+                    now,
+                    DeliveryStatus::Delivered.as_str(),
                 )
-                .bind(d.id)
-                .bind(n)
-                .bind(status_code.map(i32::from))
-                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }
             Err(_) => {
                 let (status, next) = match RETRY_SCHEDULE.get((n - d.schedule_start - 1) as usize) {
-                    Some(delay) => ("pending", now + delay),
-                    None => ("dead", now),
+                    Some(delay) => (DeliveryStatus::Pending, now + delay),
+                    None => (DeliveryStatus::Dead, now),
                 };
                 tracing::info!(
                     delivery = d.id,
                     attempt = n,
-                    status,
+                    status = status.as_str(),
                     "webhook attempt failed"
                 );
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
                         last_status = $5, last_error = $6 WHERE id = $1",
+                    d.id,
+                    status.as_str(),
+                    n,
+                    next,
+                    status_code.map(i32::from),
+                    error.as_deref(),
                 )
-                .bind(d.id)
-                .bind(status)
-                .bind(n)
-                .bind(next)
-                .bind(status_code.map(i32::from))
-                .bind(&error)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -279,14 +271,15 @@ pub async fn scan_deadlines(st: &AppState) -> ApiResult<u64> {
     let now = st.now();
     let mut tx = st.pool.begin().await?;
     let since: Option<(i64,)> =
-        sqlx::query_as("SELECT value FROM api_scan_cursors WHERE name = 'deadlines' FOR UPDATE")
+        sqlx::query!("SELECT value FROM api_scan_cursors WHERE name = 'deadlines' FOR UPDATE",)
             .fetch_optional(&mut *tx)
-            .await?;
+            .await?
+            .map(|r| (r.value,));
     let since = since.map(|s| s.0).unwrap_or(i64::MIN);
     if since >= now {
         return Ok(0);
     }
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "INSERT INTO webhook_deliveries (agent_id, event, dedup_key, payload, next_attempt_at, created_at)
          SELECT DISTINCT ON (p.agent_id, o.chain_id, o.escrow, o.order_id) p.agent_id, 'order.deadline',
                 o.chain_id || ':' || encode(o.escrow, 'hex') || ':' || encode(o.order_id, 'hex') || ':'
@@ -303,17 +296,17 @@ pub async fn scan_deadlines(st: &AppState) -> ApiResult<u64> {
          JOIN agents ag ON ag.id = p.agent_id AND ag.webhook_url IS NOT NULL
          WHERE o.next_action IS NOT NULL AND o.next_action_at > $1 AND o.next_action_at <= $2
          ON CONFLICT ON CONSTRAINT webhook_deliveries_dedup DO NOTHING",
+        since,
+        now,
     )
-    .bind(since)
-    .bind(now)
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO api_scan_cursors (name, value) VALUES ('deadlines', $1)
          ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        now,
     )
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -336,10 +329,12 @@ pub async fn run_worker(st: AppState) {
                 }
             }
         }
-        let _ = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(st.now() - 86_400)
-            .execute(&st.pool)
-            .await;
+        let _ = sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            st.now() - 86_400,
+        )
+        .execute(&st.pool)
+        .await;
         if let Err(e) = st.limiter.prune(st.now()).await {
             tracing::warn!(error = %e, "pruning rate limit windows failed");
         }
@@ -392,19 +387,33 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// A `webhook_deliveries` row as the log shows it.
+struct DeliveryRow {
+    id: i64,
+    event: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: i64,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+    payload: Value,
+}
+
 impl Delivery {
-    fn from_row(r: &sqlx::postgres::PgRow) -> Self {
+    fn from_row(r: DeliveryRow) -> Self {
         Self {
-            id: format!("dlv_{}", r.get::<i64, _>("id")),
-            event: r.get("event"),
-            status: r.get("status"),
-            attempts: r.get("attempts"),
-            next_attempt_at: r.get("next_attempt_at"),
-            last_status: r.get("last_status"),
-            last_error: r.get("last_error"),
-            created_at: r.get("created_at"),
-            delivered_at: r.get("delivered_at"),
-            data: r.get("payload"),
+            id: format!("dlv_{}", r.id),
+            event: r.event,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_status: r.last_status,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            delivered_at: r.delivered_at,
+            data: r.payload,
             attempt_log: None,
         }
     }
@@ -442,38 +451,39 @@ pub async fn list(
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<Json<Page<Delivery>>> {
     let limit = limit(q.limit)?;
-    if let Some(s) = &q.status
-        && !matches!(s.as_str(), "pending" | "delivered" | "dead")
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "status must be pending, delivered or dead",
-        ));
-    }
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            DeliveryStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request("invalid_query", "status must be pending, delivered or dead")
+            })
+        })
+        .transpose()?;
     let before = match &q.cursor {
         Some(c) => Cursor::parse(c, 1)?.i64(0)?,
         None => i64::MAX,
     };
-    let rows = sqlx::query(
-        "SELECT * FROM webhook_deliveries WHERE agent_id = $1 AND id < $2
+    let rows = sqlx::query_as!(
+        DeliveryRow,
+        "SELECT id, event, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at, payload FROM webhook_deliveries WHERE agent_id = $1 AND id < $2
            AND ($3::TEXT IS NULL OR status = $3) ORDER BY id DESC LIMIT $4",
+        auth.agent_id,
+        before,
+        status.map(DeliveryStatus::as_str),
+        limit + 1,
     )
-    .bind(auth.agent_id)
-    .bind(before)
-    .bind(&q.status)
-    .bind(limit + 1)
     .fetch_all(&st.pool)
     .await?;
     let more = rows.len() as i64 > limit;
-    let page = &rows[..rows.len().min(limit as usize)];
+    let page: Vec<DeliveryRow> = rows.into_iter().take(limit as usize).collect();
     let next = if more {
-        page.last()
-            .map(|r| Cursor(vec![json!(r.get::<i64, _>("id"))]).encode())
+        page.last().map(|r| Cursor(vec![json!(r.id)]).encode())
     } else {
         None
     };
     Ok(Json(Page {
-        items: page.iter().map(Delivery::from_row).collect(),
+        items: page.into_iter().map(Delivery::from_row).collect(),
         next_cursor: next,
     }))
 }
@@ -485,30 +495,24 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Delivery>> {
     let id = parse_delivery_id(&id)?;
-    let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE id = $1 AND agent_id = $2")
-        .bind(id)
-        .bind(auth.agent_id)
+    let row = sqlx::query_as!(
+        DeliveryRow,
+        "SELECT id, event, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at, payload FROM webhook_deliveries WHERE id = $1 AND agent_id = $2",
+        id,
+        auth.agent_id,
+    )
         .fetch_optional(&st.pool)
         .await?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
-    let attempts: Vec<(i32, i64, Option<i32>, Option<String>)> = sqlx::query_as(
+    let attempts = sqlx::query_as!(
+        Attempt,
         "SELECT attempt, at, status_code, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
+        id,
     )
-    .bind(id)
     .fetch_all(&st.pool)
     .await?;
-    let mut d = Delivery::from_row(&row);
-    d.attempt_log = Some(
-        attempts
-            .into_iter()
-            .map(|(attempt, at, status_code, error)| Attempt {
-                attempt,
-                at,
-                status_code,
-                error,
-            })
-            .collect(),
-    );
+    let mut d = Delivery::from_row(row);
+    d.attempt_log = Some(attempts);
     Ok(Json(d))
 }
 
@@ -520,17 +524,19 @@ pub async fn redeliver(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Delivery>> {
     let id = parse_delivery_id(&id)?;
-    let row = sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3,
+    let row = sqlx::query_as!(
+        DeliveryRow,
+        "UPDATE webhook_deliveries SET status = $4, next_attempt_at = $3,
             schedule_start = attempts, delivered_at = NULL
-         WHERE id = $1 AND agent_id = $2 RETURNING *",
+         WHERE id = $1 AND agent_id = $2 RETURNING id, event, status, attempts, next_attempt_at, last_status, last_error, created_at, delivered_at, payload",
+        id,
+        auth.agent_id,
+        st.now(),
+        DeliveryStatus::Pending.as_str(),
     )
-    .bind(id)
-    .bind(auth.agent_id)
-    .bind(st.now())
     .fetch_optional(&st.pool)
     .await?
     .ok_or_else(|| ApiError::not_found("delivery"))?;
     st.wake.notify_one();
-    Ok(Json(Delivery::from_row(&row)))
+    Ok(Json(Delivery::from_row(row)))
 }

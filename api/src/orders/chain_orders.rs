@@ -371,18 +371,18 @@ pub async fn events(
         }
         None => (-1, -1),
     };
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT block_number, log_index, tx_hash, block_timestamp, event, actor, state_after, args
          FROM escrow_events WHERE chain_id = $1 AND escrow = $2 AND order_id = $3
-           AND (block_number, log_index) > ($4, $5::INTEGER)
+           AND (block_number, log_index) > ($4, $5::BIGINT::INTEGER)
          ORDER BY block_number, log_index LIMIT $6",
+        c.get::<i64, _>("chain_id"),
+        c.get::<Vec<u8>, _>("escrow"),
+        id.0.as_slice(),
+        after_block,
+        after_log,
+        limit + 1,
     )
-    .bind(c.get::<i64, _>("chain_id"))
-    .bind(c.get::<Vec<u8>, _>("escrow"))
-    .bind(id.0.as_slice())
-    .bind(after_block)
-    .bind(after_log)
-    .bind(limit + 1)
     .fetch_all(&st.pool)
     .await?;
     let more = rows.len() as i64 > limit;
@@ -390,14 +390,14 @@ pub async fn events(
         .iter()
         .take(limit as usize)
         .map(|r| Event {
-            block_number: r.get("block_number"),
-            log_index: r.get("log_index"),
-            tx_hash: hex0x(&r.get::<Vec<u8>, _>("tx_hash")),
-            block_timestamp: r.get("block_timestamp"),
-            event: r.get("event"),
-            actor: r.get::<Option<Vec<u8>>, _>("actor").as_deref().map(hex0x),
-            state_after: r.get("state_after"),
-            args: r.get("args"),
+            block_number: r.block_number,
+            log_index: r.log_index,
+            tx_hash: hex0x(&r.tx_hash.clone()),
+            block_timestamp: r.block_timestamp,
+            event: r.event.clone(),
+            actor: r.actor.clone().as_deref().map(hex0x),
+            state_after: r.state_after.clone(),
+            args: r.args.clone(),
         })
         .collect();
     let next = if more {
@@ -468,15 +468,12 @@ pub async fn search(
         } else {
             let p = crate::types::Handle::parse(p).map_err(|e| bad(e.message()))?;
             let p = p.as_str();
-            sqlx::query_as::<_, (Vec<u8>,)>(
+            sqlx::query_scalar!(
                 "SELECT x.address FROM agent_addresses x JOIN agents a ON a.id = x.agent_id WHERE a.handle = $1",
+                p,
             )
-            .bind(p)
             .fetch_all(&st.pool)
             .await?
-            .into_iter()
-            .map(|r| r.0)
-            .collect()
         };
         qb.push(" AND (buyer = ANY(")
             .push_bind(addrs.clone())

@@ -13,6 +13,7 @@ use crate::{
 };
 use alloy::primitives::{Address, B256};
 use axum::{Json, extract::State, http::StatusCode};
+use pact_db::states::{AppOrderStatus, ListingKind, ListingStatus};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -170,14 +171,15 @@ async fn buyer_wallet(
     let requested = requested
         .map(|a| parse_address("buyer_address", a))
         .transpose()?;
-    let bound: Option<(Vec<u8>,)> = sqlx::query_as(
+    let bound: Option<(Vec<u8>,)> = sqlx::query!(
         "SELECT address FROM agent_addresses WHERE agent_id = $1 AND ($2::BYTEA IS NULL OR address = $2)
          ORDER BY bound_at, address LIMIT 1",
+        buyer_agent,
+        requested.map(|a| a.to_vec()),
     )
-    .bind(buyer_agent)
-    .bind(requested.map(|a| a.to_vec()))
-    .fetch_optional(&mut *conn)
-    .await?;
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.address,));
     match bound {
         Some((a,)) => Ok(Address::from_slice(&a)),
         None if requested.is_some() => Err(ApiError::unprocessable(
@@ -230,13 +232,14 @@ async fn check_terms(
         .map(|a| parse_address("seller_address", a))
         .transpose()?;
     if let Some(a) = seller_address {
-        let bound: Option<(i64,)> = sqlx::query_as(
-            "SELECT 1::BIGINT FROM agent_addresses WHERE address = $1 AND agent_id = $2",
+        let bound: Option<(i64,)> = sqlx::query!(
+            r#"SELECT 1::BIGINT AS "one!" FROM agent_addresses WHERE address = $1 AND agent_id = $2"#,
+            a.as_slice(),
+            seller_agent,
         )
-        .bind(a.as_slice())
-        .bind(seller_agent)
-        .fetch_optional(&mut *conn)
-        .await?;
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| (r.one,));
         if bound.is_none() {
             return Err(ApiError::unprocessable(
                 "seller_address_not_bound",
@@ -263,18 +266,19 @@ pub async fn negotiate(
     let mut tx = st.pool.begin().await?;
     #[allow(clippy::type_complexity)]
     let row: Option<(i64, String, String, rust_decimal::Decimal, i64, Vec<u8>, i16, Vec<u8>)> =
-        sqlx::query_as(
+        sqlx::query!(
             "SELECT l.agent_id, l.kind, l.status, l.price, l.chain_id, l.token, l.token_decimals, t.escrow
              FROM listings l JOIN api_tokens t ON t.chain_id = l.chain_id AND t.token = l.token
              WHERE l.id = $1",
+            listing_id,
         )
-        .bind(listing_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| (r.agent_id, r.kind, r.status, r.price, r.chain_id, r.token, r.token_decimals, r.escrow));
     let Some((owner, kind, status, price, chain_id, token, decimals, escrow)) = row else {
         return Err(ApiError::not_found("listing"));
     };
-    if status != "open" {
+    if ListingStatus::parse(&status) != Some(ListingStatus::Open) {
         return Err(ApiError::conflict(
             "listing_closed",
             "the listing is closed",
@@ -286,7 +290,7 @@ pub async fn negotiate(
             "an agent cannot negotiate on its own listing",
         ));
     }
-    let (buyer, seller) = if kind == "offer" {
+    let (buyer, seller) = if ListingKind::parse(&kind) == Some(ListingKind::Offer) {
         (auth.agent_id, owner)
     } else {
         (owner, auth.agent_id)
@@ -298,25 +302,25 @@ pub async fn negotiate(
     let wallet = buyer_wallet(&mut tx, buyer, body.buyer_address.as_deref()).await?;
     let id = OrderId(pact_bindings::random_order_id(wallet));
     let now = st.now();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO app_orders (order_id, listing_id, buyer_agent, seller_agent, chain_id, escrow,
             token, token_decimals, status, terms_version, amount, deliver_by, seller_address, details,
             created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'NEGOTIATING', 1, $9, $10, $11, $12, $13, $13)",
+        id.0.as_slice(),
+        listing_id,
+        buyer,
+        seller,
+        chain_id,
+        &escrow,
+        &token,
+        decimals,
+        amount,
+        terms.deliver_by,
+        terms.seller_address.map(|a| a.to_vec()),
+        terms.details.as_deref(),
+        now,
     )
-    .bind(id.0.as_slice())
-    .bind(listing_id)
-    .bind(buyer)
-    .bind(seller)
-    .bind(chain_id)
-    .bind(&escrow)
-    .bind(&token)
-    .bind(decimals)
-    .bind(amount)
-    .bind(terms.deliver_by)
-    .bind(terms.seller_address.map(|a| a.to_vec()))
-    .bind(&terms.details)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     // Another order on the listing may be funded already: that is announced like a later one.
@@ -355,26 +359,29 @@ pub async fn propose(
     }
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
-    if !matches!(o.status.as_str(), "NEGOTIATING" | "AWAITING_PAY") {
+    if !matches!(
+        AppOrderStatus::parse(&o.status),
+        Some(AppOrderStatus::Negotiating | AppOrderStatus::AwaitingPay)
+    ) {
         return Err(ApiError::conflict(
             "invalid_state",
             format!("terms cannot change in state {}", o.status),
         ));
     }
     let t = check_terms(&mut tx, &st, &body, o.token_decimals, o.seller_agent).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE app_orders SET status = 'NEGOTIATING', terms_version = terms_version + 1,
             amount = COALESCE($2, amount), deliver_by = COALESCE($3, deliver_by),
             seller_address = COALESCE($4, seller_address), details = COALESCE($5, details),
             buyer_agreed = NULL, seller_agreed = NULL, terms_hash = NULL, updated_at = $6
          WHERE order_id = $1",
+        id.0.as_slice(),
+        t.amount,
+        t.deliver_by,
+        t.seller_address.map(|a| a.to_vec()),
+        t.details,
+        st.now(),
     )
-    .bind(id.0.as_slice())
-    .bind(t.amount)
-    .bind(t.deliver_by)
-    .bind(t.seller_address.map(|a| a.to_vec()))
-    .bind(t.details)
-    .bind(st.now())
     .execute(&mut *tx)
     .await?;
     let o = app_order(&mut tx, &id, false)
@@ -403,7 +410,7 @@ pub async fn agree(
     let id = OrderId::parse(&id)?;
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
-    if o.status != "NEGOTIATING" {
+    if AppOrderStatus::parse(&o.status) != Some(AppOrderStatus::Negotiating) {
         return Err(ApiError::conflict(
             "invalid_state",
             format!("cannot agree in state {}", o.status),
@@ -442,14 +449,14 @@ pub async fn agree(
             .canonical_terms()
             .ok_or_else(|| eyre::eyre!("agreed terms are incomplete"))?
             .hash();
-        sqlx::query(
+        sqlx::query!(
             "UPDATE app_orders SET status = 'AWAITING_PAY', terms_hash = $2 WHERE order_id = $1",
+            id.0.as_slice(),
+            h.as_slice(),
         )
-        .bind(id.0.as_slice())
-        .bind(h.as_slice())
         .execute(&mut *tx)
         .await?;
-        o.status = "AWAITING_PAY".into();
+        o.status = AppOrderStatus::AwaitingPay.as_str().into();
         o.terms_hash = Some(h.to_vec());
         let payload =
             json!({ "order_id": hex0x(&o.order_id), "state": "AWAITING_PAY", "source": "app" });
@@ -483,18 +490,23 @@ pub async fn cancel(
     let id = OrderId::parse(&id)?;
     let mut tx = st.pool.begin().await?;
     let o = party_order(&mut tx, &id, &auth).await?;
-    if !matches!(o.status.as_str(), "NEGOTIATING" | "AWAITING_PAY") {
+    if !matches!(
+        AppOrderStatus::parse(&o.status),
+        Some(AppOrderStatus::Negotiating | AppOrderStatus::AwaitingPay)
+    ) {
         return Err(ApiError::conflict(
             "invalid_state",
             format!("cannot cancel in state {}", o.status),
         ));
     }
     let now = st.now();
-    sqlx::query("UPDATE app_orders SET status = 'CANCELLED', updated_at = $2 WHERE order_id = $1")
-        .bind(id.0.as_slice())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE app_orders SET status = 'CANCELLED', updated_at = $2 WHERE order_id = $1",
+        id.0.as_slice(),
+        now,
+    )
+    .execute(&mut *tx)
+    .await?;
     webhooks::enqueue(
         &mut tx,
         o.other(auth.agent_id),
