@@ -52,7 +52,7 @@ pub enum SignOutcome {
 }
 
 /// A stored 32-byte hash (a shorter or longer value is a corrupt row, not a panic).
-fn b256(bytes: &[u8]) -> RelayerResult<B256> {
+pub(crate) fn b256(bytes: &[u8]) -> RelayerResult<B256> {
     B256::try_from(bytes).map_err(|_| corrupt(format!("stored hash of {} bytes", bytes.len())))
 }
 

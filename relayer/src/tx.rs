@@ -117,11 +117,7 @@ impl TxSender {
         .fetch_all(&self.db)
         .await?;
         for row in &open {
-            let hash = B256::try_from(row.tx_hash.as_slice()).map_err(|_| {
-                RelayerError::Db(sqlx::Error::Decode(
-                    format!("stored tx hash of {} bytes", row.tx_hash.len()).into(),
-                ))
-            })?;
+            let hash = crate::store::b256(&row.tx_hash)?;
             let nonce = &row.nonce;
             let receipt = self
                 .provider
