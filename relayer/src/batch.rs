@@ -1,8 +1,9 @@
 //! The on-chain formats of a Lite batch: header, EIP-712 digest, packed updates and signatures.
 //!
-//! The header type and its EIP-712 encoding come from the Solidity source through `sol!`
-//! (`pact_bindings`); this module only converts and packs. `tests/it/vectors.rs` checks every
-//! byte against `contracts/test/vectors/lite_batch.json`.
+//! The header type and its EIP-712 encoding come from the Solidity source through `sol!`, the
+//! packed updates from the one codec, `pact_bindings::lite_update` (re-exported here); this module
+//! converts, hashes and signs. `tests/it/vectors.rs` checks every byte against
+//! `contracts/test/vectors/lite_batch.json`.
 
 use crate::{RelayerError, RelayerResult};
 use alloy::{
@@ -11,6 +12,8 @@ use alloy::{
     sol_types::{Eip712Domain, SolStruct},
 };
 use serde::{Deserialize, Serialize};
+
+pub use pact_bindings::lite_update::{LiteKind, RecordKey, Update, pack};
 
 /// `toCursor` low 32 bits meaning "the whole block".
 pub const WHOLE_BLOCK: u64 = 0xffff_ffff;
@@ -23,45 +26,6 @@ pub const fn cursor(block: u64, log_index: u64) -> u64 {
 /// The home block of a cursor.
 pub const fn cursor_block(cursor: u64) -> u64 {
     cursor >> 32
-}
-
-/// Which Lite a batch is for (and which home registry feeds it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LiteKind {
-    /// `IdentityLite`, fed by `IdentityRegistry`.
-    Identity,
-    /// `DIDLite`, fed by `DIDRegistry`.
-    Did,
-    /// `StakingLite`, fed by `StakeRegistry`.
-    Staking,
-}
-
-impl LiteKind {
-    /// All kinds.
-    pub const ALL: [LiteKind; 3] = [LiteKind::Identity, LiteKind::Did, LiteKind::Staking];
-
-    /// The EIP-712 domain name.
-    pub const fn domain_name(self) -> &'static str {
-        match self {
-            LiteKind::Identity => "Pact IdentityLite",
-            LiteKind::Did => "Pact DIDLite",
-            LiteKind::Staking => "Pact StakingLite",
-        }
-    }
-
-    /// The contract name (`IdentityLite`, ...).
-    pub const fn contract_name(self) -> &'static str {
-        match self {
-            LiteKind::Identity => "IdentityLite",
-            LiteKind::Did => "DIDLite",
-            LiteKind::Staking => "StakingLite",
-        }
-    }
-
-    /// Parses a contract name.
-    pub fn from_contract_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.contract_name() == name)
-    }
 }
 
 /// The EIP-712 domain of a Lite at `lite` on chain `chain_id`.
@@ -131,180 +95,6 @@ impl BatchHeader {
     pub fn digest(&self, kind: LiteKind, chain_id: u64, lite: Address) -> B256 {
         SolBatchHeader::from(*self).eip712_signing_hash(&domain(kind, chain_id, lite))
     }
-}
-
-/// One packed update.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Update {
-    /// StakingLite `0x01`, 65 bytes.
-    SetBond {
-        /// Cursor of the home event.
-        cursor: u64,
-        /// Identity id.
-        id: B256,
-        /// Bonded amount (uint96).
-        amount: u128,
-        /// Unbonding amount (uint96).
-        unbonding: u128,
-    },
-    /// IdentityLite `0x01`, 83 bytes.
-    SetIdentity {
-        /// Cursor of the home event.
-        cursor: u64,
-        /// Identity id.
-        id: B256,
-        /// Owner.
-        owner: Address,
-        /// Agent wallet.
-        wallet: Address,
-        /// 1 agent, 2 machine.
-        entity_type: u8,
-        /// 1 active, 2 suspended, 3 revoked.
-        status: u8,
-    },
-    /// DIDLite `0x01`, 102 bytes.
-    SetAttribute {
-        /// Cursor of the home event.
-        cursor: u64,
-        /// DID (address).
-        did: Address,
-        /// Attribute name.
-        name: B256,
-        /// Stored value (inline, left-aligned, or keccak256 of the raw value).
-        value: B256,
-        /// Valid until (unix seconds).
-        valid_to: u64,
-        /// 0..32 inline length, 0xff hashed.
-        value_info: u8,
-    },
-    /// DIDLite `0x02`, 61 bytes.
-    RemoveAttribute {
-        /// Cursor of the home event.
-        cursor: u64,
-        /// DID.
-        did: Address,
-        /// Attribute name.
-        name: B256,
-    },
-    /// `0xff` signer rotation (any Lite).
-    Rotate {
-        /// New threshold.
-        threshold: u8,
-        /// New signer set.
-        signers: Vec<Address>,
-    },
-}
-
-/// The record an update writes (last-write-wins key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordKey {
-    /// A bond or identity id.
-    Id(B256),
-    /// A DID attribute.
-    Attribute(Address, B256),
-    /// The signer set.
-    Signers,
-}
-
-fn push_u96(out: &mut Vec<u8>, v: u128) {
-    out.extend_from_slice(&v.to_be_bytes()[4..]);
-}
-
-impl Update {
-    /// The update's cursor (0 for a rotation).
-    pub fn cursor(&self) -> u64 {
-        match self {
-            Update::SetBond { cursor, .. }
-            | Update::SetIdentity { cursor, .. }
-            | Update::SetAttribute { cursor, .. }
-            | Update::RemoveAttribute { cursor, .. } => *cursor,
-            Update::Rotate { .. } => 0,
-        }
-    }
-
-    /// The record the update writes.
-    pub fn key(&self) -> RecordKey {
-        match self {
-            Update::SetBond { id, .. } | Update::SetIdentity { id, .. } => RecordKey::Id(*id),
-            Update::SetAttribute { did, name, .. } | Update::RemoveAttribute { did, name, .. } => {
-                RecordKey::Attribute(*did, *name)
-            }
-            Update::Rotate { .. } => RecordKey::Signers,
-        }
-    }
-
-    /// Appends the packed bytes.
-    pub fn pack_into(&self, out: &mut Vec<u8>) {
-        match self {
-            Update::SetBond {
-                cursor,
-                id,
-                amount,
-                unbonding,
-            } => {
-                out.push(0x01);
-                out.extend_from_slice(&cursor.to_be_bytes());
-                out.extend_from_slice(id.as_slice());
-                push_u96(out, *amount);
-                push_u96(out, *unbonding);
-            }
-            Update::SetIdentity {
-                cursor,
-                id,
-                owner,
-                wallet,
-                entity_type,
-                status,
-            } => {
-                out.push(0x01);
-                out.extend_from_slice(&cursor.to_be_bytes());
-                out.extend_from_slice(id.as_slice());
-                out.extend_from_slice(owner.as_slice());
-                out.extend_from_slice(wallet.as_slice());
-                out.push(*entity_type);
-                out.push(*status);
-            }
-            Update::SetAttribute {
-                cursor,
-                did,
-                name,
-                value,
-                valid_to,
-                value_info,
-            } => {
-                out.push(0x01);
-                out.extend_from_slice(&cursor.to_be_bytes());
-                out.extend_from_slice(did.as_slice());
-                out.extend_from_slice(name.as_slice());
-                out.extend_from_slice(value.as_slice());
-                out.extend_from_slice(&valid_to.to_be_bytes());
-                out.push(*value_info);
-            }
-            Update::RemoveAttribute { cursor, did, name } => {
-                out.push(0x02);
-                out.extend_from_slice(&cursor.to_be_bytes());
-                out.extend_from_slice(did.as_slice());
-                out.extend_from_slice(name.as_slice());
-            }
-            Update::Rotate { threshold, signers } => {
-                out.push(0xff);
-                out.push(*threshold);
-                out.push(signers.len() as u8);
-                for s in signers {
-                    out.extend_from_slice(s.as_slice());
-                }
-            }
-        }
-    }
-}
-
-/// Packs updates (in the given order).
-pub fn pack(updates: &[Update]) -> Bytes {
-    let mut out = Vec::with_capacity(updates.len() * 102);
-    for u in updates {
-        u.pack_into(&mut out);
-    }
-    out.into()
 }
 
 /// A complete batch: header and packed updates.

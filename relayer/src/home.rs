@@ -25,7 +25,7 @@ use crate::{
 };
 use alloy::{
     eips::BlockId,
-    primitives::{Address, B256},
+    primitives::{Address, B256, aliases::U96},
     providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
     sol_types::SolEventInterface,
@@ -109,8 +109,8 @@ fn log_cursor(log: &Log) -> RelayerResult<u64> {
 enum HomeEvent {
     Bond {
         id: B256,
-        amount: u128,
-        unbonding: u128,
+        amount: U96,
+        unbonding: U96,
     },
     Registered {
         id: B256,
@@ -162,10 +162,10 @@ fn decode(kind: LiteKind, log: &Log) -> Option<HomeEvent> {
             StakeRegistryEvents::Slashed(e) => Some((e.id, e.amount, e.unbonding)),
             _ => None,
         }
-        .map(|(id, a, u)| HomeEvent::Bond {
+        .map(|(id, amount, unbonding)| HomeEvent::Bond {
             id,
-            amount: a.to::<u128>(),
-            unbonding: u.to::<u128>(),
+            amount,
+            unbonding,
         }),
         LiteKind::Identity => match IdentityRegistryEvents::decode_log(&log.inner).ok()?.data {
             IdentityRegistryEvents::IdentityRegistered(e) => Some(HomeEvent::Registered {

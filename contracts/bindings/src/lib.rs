@@ -8,7 +8,8 @@
 //!
 //! Besides the contract types, the crate holds what every Rust component shares about a
 //! deployment: the `deployments/<chain_id>.json` format written by the forge deploy scripts and
-//! the location of the npm-installed Foundry binaries.
+//! the location of the npm-installed Foundry binaries, and the one codec of the Lites' packed
+//! updates ([`lite_update`]).
 
 // Implements `sol_enum::SolEnumNames` for `sol!`-generated enums.
 macro_rules! names {
@@ -26,6 +27,7 @@ macro_rules! names {
 pub mod deployment;
 pub mod escrow_enums;
 pub mod identity_status;
+pub mod lite_update;
 pub mod order_id;
 pub mod sol_enum;
 pub mod toolchain;

@@ -68,25 +68,45 @@ def cursor(block, log_index):
     return (block << 32) | log_index
 
 
-# ---- packers (layouts from the interfaces' NatSpec)
+# ---- updates: each is its JSON form (as in the vectors' `updates`), packed byte by byte by `pack`
+# (layouts from the interfaces' NatSpec)
 def set_bond(c, id_, amount, unbonding):
-    return be(1, 1) + be(c, 8) + b32(id_) + be(amount, 12) + be(unbonding, 12)
+    return {"kind": "set_bond", "cursor": str(c), "id": id_, "amount": str(amount), "unbonding": str(unbonding)}
 
 
 def set_identity(c, id_, owner, wallet, entity_type, status):
-    return be(1, 1) + be(c, 8) + b32(id_) + addr(owner) + addr(wallet) + be(entity_type, 1) + be(status, 1)
+    return {"kind": "set_identity", "cursor": str(c), "id": id_, "owner": owner.lower(), "wallet": wallet.lower(),
+            "entityType": entity_type, "status": status}
 
 
 def set_attribute(c, did, name, value, valid_to, value_info):
-    return be(1, 1) + be(c, 8) + addr(did) + b32(name) + b32(value) + be(valid_to, 8) + be(value_info, 1)
+    return {"kind": "set_attribute", "cursor": str(c), "did": did.lower(), "name": name, "stored": value,
+            "validTo": str(valid_to), "valueInfo": value_info}
 
 
 def remove_attribute(c, did, name):
-    return be(2, 1) + be(c, 8) + addr(did) + b32(name)
+    return {"kind": "remove_attribute", "cursor": str(c), "did": did.lower(), "name": name}
 
 
 def rotation(threshold, signers):
-    return be(0xFF, 1) + be(threshold, 1) + be(len(signers), 1) + b"".join(addr(s) for s in signers)
+    return {"kind": "rotate", "threshold": threshold, "signers": [s.lower() for s in signers]}
+
+
+def pack(u):
+    k = u["kind"]
+    if k == "set_bond":
+        return be(1, 1) + be(u["cursor"], 8) + b32(u["id"]) + be(u["amount"], 12) + be(u["unbonding"], 12)
+    if k == "set_identity":
+        return (be(1, 1) + be(u["cursor"], 8) + b32(u["id"]) + addr(u["owner"]) + addr(u["wallet"])
+                + be(u["entityType"], 1) + be(u["status"], 1))
+    if k == "set_attribute":
+        return (be(1, 1) + be(u["cursor"], 8) + addr(u["did"]) + b32(u["name"]) + b32(u["stored"])
+                + be(u["validTo"], 8) + be(u["valueInfo"], 1))
+    if k == "remove_attribute":
+        return be(2, 1) + be(u["cursor"], 8) + addr(u["did"]) + b32(u["name"])
+    if k == "rotate":
+        return be(0xFF, 1) + be(u["threshold"], 1) + be(len(u["signers"]), 1) + b"".join(addr(s) for s in u["signers"])
+    raise ValueError(k)
 
 
 def domain_separator(name, verifying):
@@ -113,7 +133,7 @@ def sign_sorted(digest, keys):
 
 
 def batch(name, lite, seq, set_id, from_c, to_c, home_ts, updates, keys):
-    packed = b"".join(updates)
+    packed = b"".join(pack(u) for u in updates)
     packed_hex = "0x" + packed.hex()
     header = {
         "sourceChainId": str(HOME_CHAIN_ID),
@@ -136,6 +156,7 @@ def batch(name, lite, seq, set_id, from_c, to_c, home_ts, updates, keys):
         "domain": {"name": dname, "version": "1", "chainId": str(CHAIN_ID), "verifyingContract": verifying},
         "domainSeparator": dsep,
         "header": header,
+        "updates": updates,
         "packedUpdates": packed_hex,
         "structHash": sh,
         "digest": digest,

@@ -1,13 +1,16 @@
 //! The shared EIP-712 vectors (`contracts/test/vectors/lite_batch.json`): type strings, domain
-//! separators, packing, struct hashes, digests and signatures reproduced byte for byte.
+//! separators, packing both ways (the vectors' `updates` pack to `packedUpdates` and unpack from
+//! it, through the one codec `pact_bindings::lite_update`), struct hashes, digests and signatures
+//! reproduced byte for byte.
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, address, keccak256},
+    primitives::{Address, B256, Bytes, U256, keccak256},
     signers::local::PrivateKeySigner,
     sol_types::SolStruct,
 };
+use pact_bindings::lite_update::unpack;
 use pact_relayer::batch::{
-    BatchHeader, LiteKind, SolBatchHeader, Update, concat_sorted, cursor, domain, pack, recover,
+    BatchHeader, LiteKind, SolBatchHeader, Update, concat_sorted, domain, pack, recover,
     sign_digest,
 };
 use serde_json::Value;
@@ -26,82 +29,6 @@ fn num(v: &Value) -> u64 {
 
 fn b32(v: &Value) -> B256 {
     v.as_str().unwrap().parse().unwrap()
-}
-
-fn word(s: &str) -> B256 {
-    let mut w = [0u8; 32];
-    w[..s.len()].copy_from_slice(s.as_bytes());
-    B256::from(w)
-}
-
-/// The updates of each batch, exactly as `gen_lite_batch.py` builds them.
-fn expected_updates(signers: &[Address]) -> Vec<Vec<Update>> {
-    let id_a = keccak256("agent-a");
-    let id_b = keccak256("machine-b");
-    let owner = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
-    let wallet = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
-    let did = address!("90F79bf6EB2c4f867365E785E6f3F4b2CCC2C12f");
-    let attr = word("did/svc/MessagingService");
-    let long_hash =
-        keccak256("https://agents.example.org/a/very/long/service/endpoint/that/needs/hashing");
-    vec![
-        vec![
-            Update::SetBond {
-                cursor: cursor(1100, 2),
-                id: id_a,
-                amount: 5_000_000,
-                unbonding: 0,
-            },
-            Update::SetBond {
-                cursor: cursor(1150, 0),
-                id: id_b,
-                amount: 7_000_000,
-                unbonding: 1_000_000,
-            },
-        ],
-        vec![],
-        vec![Update::Rotate {
-            threshold: 3,
-            signers: signers[1..].to_vec(),
-        }],
-        vec![Update::SetBond {
-            cursor: cursor(1350, 7),
-            id: id_a,
-            amount: 4_000_000,
-            unbonding: 1_000_000,
-        }],
-        vec![Update::SetIdentity {
-            cursor: cursor(1100, 0),
-            id: id_a,
-            owner,
-            wallet,
-            entity_type: 1,
-            status: 1,
-        }],
-        vec![
-            Update::SetAttribute {
-                cursor: cursor(1100, 1),
-                did,
-                name: attr,
-                value: word("https://a.example"),
-                valid_to: 1_850_000_000,
-                value_info: 17,
-            },
-            Update::SetAttribute {
-                cursor: cursor(1100, 2),
-                did: wallet,
-                name: attr,
-                value: long_hash,
-                valid_to: 1_850_000_000,
-                value_info: 0xff,
-            },
-            Update::RemoveAttribute {
-                cursor: cursor(1101, 0),
-                did,
-                name: attr,
-            },
-        ],
-    ]
 }
 
 #[test]
@@ -138,10 +65,10 @@ fn every_batch_reproduces_packing_digest_and_signatures() {
         );
     }
     let chain_id = num(&v["chainId"]);
-    let updates = expected_updates(&addrs);
     let batches = v["batches"].as_array().unwrap();
-    assert_eq!(batches.len(), updates.len());
-    for (b, ups) in batches.iter().zip(&updates) {
+    assert_eq!(batches.len(), 6);
+    let mut kinds = std::collections::HashSet::new();
+    for b in batches {
         let name = b["name"].as_str().unwrap();
         let kind = LiteKind::from_contract_name(b["lite"].as_str().unwrap()).unwrap();
         let lite: Address = b["domain"]["verifyingContract"]
@@ -161,9 +88,18 @@ fn every_batch_reproduces_packing_digest_and_signatures() {
             "{name}: domain separator"
         );
 
-        let packed = pack(ups);
+        let ups: Vec<Update> = serde_json::from_value(b["updates"].clone()).unwrap();
+        let packed = pack(&ups);
         let want: Bytes = b["packedUpdates"].as_str().unwrap().parse().unwrap();
         assert_eq!(packed, want, "{name}: packed updates");
+        assert_eq!(
+            unpack(kind, &want).unwrap(),
+            ups,
+            "{name}: unpacked updates"
+        );
+        // The JSON form is the codec's own.
+        assert_eq!(serde_json::to_value(&ups).unwrap(), b["updates"], "{name}");
+        kinds.extend(ups.iter().map(|u| (u.lite(), u.kind())));
 
         let h = &b["header"];
         let header = BatchHeader {
@@ -206,6 +142,8 @@ fn every_batch_reproduces_packing_digest_and_signatures() {
         let want: Bytes = b["signatures"].as_str().unwrap().parse().unwrap();
         assert_eq!(concat_sorted(sigs), want, "{name}: signatures");
     }
+    // Every kind of update is in the vectors.
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
 }
 
 #[test]
