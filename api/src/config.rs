@@ -79,7 +79,11 @@ pub struct Cli {
     pub webhook_concurrency: usize,
 
     /// Webhook requests in flight at most to one endpoint (webhook URL), per API process.
-    #[arg(long, env = "PACT_API_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 2)]
+    #[arg(
+        long,
+        env = "PACT_API_WEBHOOK_ENDPOINT_CONCURRENCY",
+        default_value_t = 2
+    )]
     pub webhook_endpoint_concurrency: usize,
 
     /// Database connections.

@@ -617,10 +617,9 @@ pub async fn search(
         Some(
             match sort {
                 Sort::Newest => Cursor(vec![json!(id)]),
-                Sort::PriceAsc | Sort::PriceDesc => Cursor(vec![
-                    json!(r.price.to_string()),
-                    json!(id),
-                ]),
+                Sort::PriceAsc | Sort::PriceDesc => {
+                    Cursor(vec![json!(r.price.to_string()), json!(id)])
+                }
                 Sort::Relevance => {
                     let tier = if shown <= head_rows {
                         Tier::Head

@@ -4,9 +4,9 @@
 //! one outbox.
 
 use crate::common::*;
-use pact_api::Clock;
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, routing::post};
 use hmac::{Hmac, Mac};
+use pact_api::Clock;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::{
@@ -510,13 +510,12 @@ async fn delivery_row(
     id: &str,
 ) -> ((String, i32, i64), Vec<(i32, Option<i32>, Option<String>)>) {
     let id: i64 = id.trim_start_matches("dlv_").parse().unwrap();
-    let row = sqlx::query_as(
-        "SELECT status, attempts, claims FROM webhook_deliveries WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let row =
+        sqlx::query_as("SELECT status, attempts, claims FROM webhook_deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let log = sqlx::query_as(
         "SELECT attempt, status_code, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
     )
@@ -548,13 +547,19 @@ async fn a_stalled_endpoint_does_not_delay_another_agents_deliveries() {
     stalled.wait_hits(2).await;
     let stall_began = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(stalled.hits(), 2, "more than the per-endpoint limit in flight");
+    assert_eq!(
+        stalled.hits(),
+        2,
+        "more than the per-endpoint limit in flight"
+    );
 
     // The healthy agent's deliveries, one at a time, each arrive within the bound while both of
     // the stalled requests still hang (the old batch waited for its slowest request: 5 s).
     let bound = Duration::from_millis(1500);
     for k in 0..5 {
-        let id = enqueue_n(&app, h, &format!("healthy{k}"), 1).await.remove(0);
+        let id = enqueue_n(&app, h, &format!("healthy{k}"), 1)
+            .await
+            .remove(0);
         let enqueued = Instant::now();
         let arrived = eventually("the healthy delivery", || async {
             healthy.arrivals_of(&id).first().copied()
@@ -583,7 +588,11 @@ async fn a_stalled_endpoint_does_not_delay_another_agents_deliveries() {
             (r.0.1 == 1).then_some(r)
         })
         .await;
-        assert_eq!((status.as_str(), attempts, claims), ("pending", 1, 1), "{id}");
+        assert_eq!(
+            (status.as_str(), attempts, claims),
+            ("pending", 1, 1),
+            "{id}"
+        );
         assert_eq!(log.len(), 1, "{id}: {log:?}");
         assert_eq!(log[0].1, None, "{id}: no answer, no status");
         assert!(log[0].2.is_some(), "{id}: the error is recorded");
@@ -634,7 +643,10 @@ async fn a_worker_killed_after_claiming_is_redelivered_by_another_after_the_leas
         gap >= lease - Duration::from_millis(300),
         "sent again {gap:?} after the first send, inside the {lease:?} lease"
     );
-    assert!(gap < lease + Duration::from_secs(3), "sent again only after {gap:?}");
+    assert!(
+        gap < lease + Duration::from_secs(3),
+        "sent again only after {gap:?}"
+    );
     let (row, log) = eventually("the redelivery recorded", || async {
         let r = delivery_row(&second, &id).await;
         (r.0.0 == "delivered").then_some(r)
