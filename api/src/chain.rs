@@ -236,7 +236,7 @@ pub async fn announce(conn: &mut PgConnection, ids: &[Vec<u8>], now: i64) -> Api
         let announced_seq: Option<i64> = r.chain_seq;
         let own: Option<i64> = r.own_funding;
         let rival: Option<i64> = r.rival_funding;
-        // The derived state of `crate::orders::STATUS_SQL`, with the funding it rests on.
+        // The derived status of `crate::orders::app_orders!`, with the funding it rests on.
         let (effect, seq) = match (own, rival) {
             (Some(s), _) => (Some("FUNDED"), Some(s)),
             (None, Some(s)) if status != "CANCELLED" => (Some("CANCELLED"), Some(s)),

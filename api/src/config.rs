@@ -68,6 +68,24 @@ pub struct Cli {
     #[arg(long, env = "PACT_API_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
 
+    /// Lease of a claimed webhook delivery, seconds: another worker (replica) sends it again
+    /// once the lease of a worker that died expires. Longer than the timeout (default: the
+    /// timeout + 5 s).
+    #[arg(long, env = "PACT_API_WEBHOOK_LEASE_SECS")]
+    pub webhook_lease_secs: Option<u64>,
+
+    /// Webhook requests in flight at most, per API process.
+    #[arg(long, env = "PACT_API_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    pub webhook_concurrency: usize,
+
+    /// Webhook requests in flight at most to one endpoint (webhook URL), per API process.
+    #[arg(
+        long,
+        env = "PACT_API_WEBHOOK_ENDPOINT_CONCURRENCY",
+        default_value_t = 2
+    )]
+    pub webhook_endpoint_concurrency: usize,
+
     /// Database connections.
     #[arg(long, env = "PACT_API_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,
@@ -76,13 +94,17 @@ pub struct Cli {
 impl Cli {
     /// The handler settings.
     pub fn settings(&self) -> Settings {
+        let timeout = self.webhook_timeout_secs.max(1);
         Settings {
             allow_private_webhooks: self.allow_private_webhooks,
             register_per_ip_per_hour: self.register_per_ip_per_hour,
             requests_per_key_per_minute: self.requests_per_key_per_minute,
             challenge_ttl_secs: self.challenge_ttl_secs,
             body_limit: self.body_limit,
-            webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            webhook_timeout: Duration::from_secs(timeout),
+            webhook_lease: Duration::from_secs(self.webhook_lease_secs.unwrap_or(timeout + 5)),
+            webhook_concurrency: self.webhook_concurrency,
+            webhook_endpoint_concurrency: self.webhook_endpoint_concurrency,
             public_url: self.public_url.clone(),
             contact_email: self.contact_email.clone(),
             ..Settings::default()

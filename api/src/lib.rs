@@ -50,8 +50,16 @@ pub struct Settings {
     pub body_limit: usize,
     /// How often the workers look for due work when nothing wakes them.
     pub worker_poll: Duration,
-    /// Timeout of one webhook request.
+    /// Timeout of one webhook request (DNS check, connection and answer).
     pub webhook_timeout: Duration,
+    /// Lease of a claimed webhook delivery: no other worker takes it before the lease expires
+    /// (on the database's clock). Longer than `webhook_timeout`; a worker that dies holding it
+    /// delays that delivery by at most this long.
+    pub webhook_lease: Duration,
+    /// Webhook requests one worker has in flight at most.
+    pub webhook_concurrency: usize,
+    /// Webhook requests one worker has in flight to one endpoint (webhook URL) at most.
+    pub webhook_endpoint_concurrency: usize,
     /// Public base URL (for the plugin manifest), e.g. `https://api.pact.example`.
     pub public_url: String,
     /// The operator's contact address in the plugin manifest.
@@ -68,6 +76,9 @@ impl Default for Settings {
             body_limit: 64 * 1024,
             worker_poll: Duration::from_millis(500),
             webhook_timeout: Duration::from_secs(10),
+            webhook_lease: Duration::from_secs(15),
+            webhook_concurrency: 64,
+            webhook_endpoint_concurrency: 2,
             public_url: "http://localhost:8080".into(),
             contact_email: "operator@localhost".into(),
         }
@@ -94,6 +105,16 @@ pub struct AppState {
 impl AppState {
     /// State over `pool` with the given clock and settings.
     pub fn new(pool: PgPool, clock: Arc<dyn Clock>, settings: Settings) -> eyre::Result<Self> {
+        eyre::ensure!(
+            settings.webhook_lease > settings.webhook_timeout,
+            "the webhook lease ({:?}) must be longer than the webhook timeout ({:?})",
+            settings.webhook_lease,
+            settings.webhook_timeout
+        );
+        eyre::ensure!(
+            settings.webhook_concurrency >= 1 && settings.webhook_endpoint_concurrency >= 1,
+            "webhook concurrency limits must be at least 1"
+        );
         let http = alloy::transports::http::reqwest::Client::builder()
             .timeout(settings.webhook_timeout)
             .redirect(alloy::transports::http::reqwest::redirect::Policy::none())
@@ -170,35 +191,60 @@ async fn json_errors(req: Request, next: Next) -> Response {
     json
 }
 
-/// Runs the service on `listener` until `shutdown` resolves, with the background workers.
+/// Runs the service on `listener` until `shutdown` resolves, with the background workers; then
+/// lets the webhook sends in flight finish and record their outcome.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> eyre::Result<()> {
-    // Workers stop with the server, also when this future is dropped.
-    let _workers = AbortOnDrop(spawn_workers(state.clone()));
+    // Workers stop with the server, also when this future is dropped (aborted: the leases of
+    // the sends in flight then expire and other workers send them again).
+    let grace = state.settings.webhook_lease;
+    let workers = spawn_workers(state.clone());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Into::into)
+        .await;
+    workers.stop(grace).await;
+    served.map_err(Into::into)
 }
 
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+/// The background workers; dropping this aborts them.
+#[derive(Debug)]
+pub struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    chain: tokio::task::JoinHandle<()>,
+    webhooks: tokio::task::JoinHandle<()>,
+}
 
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for w in &self.0 {
-            w.abort();
+impl Workers {
+    /// Stops the workers: the webhook worker claims nothing more and finishes its sends in
+    /// flight (within `grace`), the chain listener is aborted.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(grace, &mut self.webhooks)
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhook sends still in flight at shutdown: their leases will expire");
         }
     }
 }
 
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.chain.abort();
+        self.webhooks.abort();
+    }
+}
+
 /// Spawns the chain listener and the webhook/deadline worker.
-pub fn spawn_workers(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![
-        tokio::spawn(chain::listen(state.clone())),
-        tokio::spawn(webhooks::run_worker(state)),
-    ]
+pub fn spawn_workers(state: AppState) -> Workers {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    Workers {
+        stop,
+        chain: tokio::spawn(chain::listen(state.clone())),
+        webhooks: tokio::spawn(webhooks::run_worker(state, stopped)),
+    }
 }

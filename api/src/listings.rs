@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{Postgres, QueryBuilder, Row, postgres::PgRow};
+use sqlx::{Postgres, QueryBuilder};
 
 /// A category or tag: lowercase `a-z 0-9 -`, 1..=max characters.
 fn slug(field: &'static str, s: &str, max: usize) -> ApiResult<String> {
@@ -160,41 +160,63 @@ pub struct Listing {
     pub updated_at: i64,
 }
 
+/// A listing with its owner, as the reads select it.
+#[derive(Debug, sqlx::FromRow)]
+struct ListingRow {
+    id: i64,
+    kind: String,
+    title: String,
+    description: String,
+    category: String,
+    tags: Vec<String>,
+    price: Decimal,
+    chain_id: i64,
+    token: Vec<u8>,
+    token_decimals: i16,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    agent_id: i64,
+    handle: String,
+}
+
+/// The columns of a [`ListingRow`], for the search's dynamic statements (the one static read,
+/// [`fetch`], names the same columns in its checked query).
 const COLUMNS: &str = "l.id, l.kind, l.title, l.description, l.category, l.tags, l.price, l.chain_id, \
-     l.token, l.token_decimals, l.status, l.created_at, l.updated_at, a.handle";
+     l.token, l.token_decimals, l.status, l.created_at, l.updated_at, l.agent_id, a.handle";
 
 impl Listing {
-    fn from_row(r: &PgRow) -> Self {
-        let decimals: i16 = r.get("token_decimals");
+    fn from_row(r: &ListingRow) -> Self {
         Self {
-            id: r.get("id"),
-            kind: r.get("kind"),
-            title: r.get("title"),
-            description: r.get("description"),
-            category: r.get("category"),
-            tags: r.get("tags"),
-            price: format_price(r.get("price"), decimals as u32),
-            chain_id: r.get("chain_id"),
-            token: hex0x(&r.get::<Vec<u8>, _>("token")),
-            token_decimals: decimals,
-            status: r.get("status"),
-            owner: r.get("handle"),
-            created_at: r.get("created_at"),
-            updated_at: r.get("updated_at"),
+            id: r.id,
+            kind: r.kind.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            category: r.category.clone(),
+            tags: r.tags.clone(),
+            price: format_price(r.price, r.token_decimals as u32),
+            chain_id: r.chain_id,
+            token: hex0x(&r.token),
+            token_decimals: r.token_decimals,
+            status: r.status.clone(),
+            owner: r.handle.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }
 
-async fn fetch(st: &AppState, id: i64) -> ApiResult<(PgRow, i64)> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS}, l.agent_id FROM listings l JOIN agents a ON a.id = l.agent_id WHERE l.id = $1"
-    ))
-    .bind(id)
+async fn fetch(st: &AppState, id: i64) -> ApiResult<ListingRow> {
+    sqlx::query_as!(
+        ListingRow,
+        "SELECT l.id, l.kind, l.title, l.description, l.category, l.tags, l.price, l.chain_id,
+                l.token, l.token_decimals, l.status, l.created_at, l.updated_at, l.agent_id, a.handle
+         FROM listings l JOIN agents a ON a.id = l.agent_id WHERE l.id = $1",
+        id,
+    )
     .fetch_optional(&st.pool)
     .await?
-    .ok_or_else(|| ApiError::not_found("listing"))?;
-    let owner: i64 = row.get("agent_id");
-    Ok((row, owner))
+    .ok_or_else(|| ApiError::not_found("listing"))
 }
 
 /// Creates a listing.
@@ -231,7 +253,7 @@ pub async fn create(
     .fetch_one(&st.pool)
     .await
     .map(|r| (r.id,))?;
-    let (row, _) = fetch(&st, id).await?;
+    let row = fetch(&st, id).await?;
     Ok((StatusCode::CREATED, Json(Listing::from_row(&row))))
 }
 
@@ -240,7 +262,7 @@ pub async fn get(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Listing>> {
-    let (row, _) = fetch(&st, id).await?;
+    let row = fetch(&st, id).await?;
     Ok(Json(Listing::from_row(&row)))
 }
 
@@ -265,15 +287,15 @@ pub struct PatchListing {
     price: Option<String>,
 }
 
-async fn owned_open(st: &AppState, auth: &Auth, id: i64) -> ApiResult<PgRow> {
-    let (row, owner) = fetch(st, id).await?;
-    if owner != auth.agent_id {
+async fn owned_open(st: &AppState, auth: &Auth, id: i64) -> ApiResult<ListingRow> {
+    let row = fetch(st, id).await?;
+    if row.agent_id != auth.agent_id {
         return Err(ApiError::forbidden(
             "not_owner",
             "only the listing's owner may change it",
         ));
     }
-    if ListingStatus::parse(row.get("status")) != Some(ListingStatus::Open) {
+    if ListingStatus::parse(&row.status) != Some(ListingStatus::Open) {
         return Err(ApiError::conflict(
             "listing_closed",
             "the listing is closed",
@@ -291,7 +313,7 @@ pub async fn patch(
     ApiJson(b): ApiJson<PatchListing>,
 ) -> ApiResult<Json<Listing>> {
     let row = owned_open(&st, &auth, id).await?;
-    let decimals: i16 = row.get("token_decimals");
+    let decimals = row.token_decimals;
     let title = b
         .title
         .as_deref()
@@ -328,7 +350,7 @@ pub async fn patch(
     )
     .execute(&st.pool)
     .await?;
-    let (row, _) = fetch(&st, id).await?;
+    let row = fetch(&st, id).await?;
     Ok(Json(Listing::from_row(&row)))
 }
 
@@ -360,7 +382,7 @@ pub async fn close(
     )
     .execute(&st.pool)
     .await?;
-    let (row, _) = fetch(&st, id).await?;
+    let row = fetch(&st, id).await?;
     Ok(Json(Listing::from_row(&row)))
 }
 
@@ -497,9 +519,9 @@ impl Filters {
     /// `SELECT … FROM listings l JOIN agents a … WHERE` every filter; the text condition on the
     /// whole listing only `with_text`.
     fn select(&self, with_text: bool) -> QueryBuilder<'_, Postgres> {
-        let mut qb = QueryBuilder::new(format!(
-            "SELECT {COLUMNS} FROM listings l JOIN agents a ON a.id = l.agent_id WHERE true"
-        ));
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(COLUMNS)
+            .push(" FROM listings l JOIN agents a ON a.id = l.agent_id WHERE true");
         if let Some(t) = self.text.as_ref().filter(|_| with_text) {
             qb.push(" AND l.search @@ websearch_to_tsquery('english', ")
                 .push_bind(t.as_str())
@@ -530,10 +552,14 @@ impl Filters {
     }
 }
 
-async fn run(qb: &mut QueryBuilder<'_, Postgres>, st: &AppState) -> ApiResult<Vec<PgRow>> {
+async fn run(qb: &mut QueryBuilder<'_, Postgres>, st: &AppState) -> ApiResult<Vec<ListingRow>> {
     // Unnamed statement: planned with the actual values, since a term's selectivity decides
     // between walking an ordered index and the GIN index (a cached generic plan guesses badly).
-    Ok(qb.build().persistent(false).fetch_all(&st.pool).await?)
+    Ok(qb
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(&st.pool)
+        .await?)
 }
 
 fn bad_cursor() -> ApiError {
@@ -587,14 +613,13 @@ pub async fn search(
     let shown = rows.len().min(limit as usize);
     let next = if more {
         let r = &rows[shown - 1];
-        let id: i64 = r.get("id");
+        let id = r.id;
         Some(
             match sort {
                 Sort::Newest => Cursor(vec![json!(id)]),
-                Sort::PriceAsc | Sort::PriceDesc => Cursor(vec![
-                    json!(r.get::<Decimal, _>("price").to_string()),
-                    json!(id),
-                ]),
+                Sort::PriceAsc | Sort::PriceDesc => {
+                    Cursor(vec![json!(r.price.to_string()), json!(id)])
+                }
                 Sort::Relevance => {
                     let tier = if shown <= head_rows {
                         Tier::Head
@@ -622,7 +647,7 @@ async fn ordered_page(
     sort: Sort,
     cursor: Option<&str>,
     limit: i64,
-) -> ApiResult<Vec<PgRow>> {
+) -> ApiResult<Vec<ListingRow>> {
     let mut qb = f.select(true);
     if let Some(c) = cursor {
         if sort == Sort::Newest {
@@ -660,7 +685,7 @@ async fn relevance_page(
     f: &Filters,
     cursor: Option<&str>,
     limit: i64,
-) -> ApiResult<(Vec<PgRow>, usize)> {
+) -> ApiResult<(Vec<ListingRow>, usize)> {
     let (tier, before) = match cursor {
         Some(c) => {
             let c = Cursor::parse(c, 2)?;

@@ -1,10 +1,13 @@
 //! Signed webhooks from a PostgreSQL outbox.
 //!
 //! Events are inserted into `webhook_deliveries` in the same transaction as the change they
-//! announce. A worker takes due rows with `FOR UPDATE SKIP LOCKED`, POSTs them signed with
-//! HMAC-SHA256 over `timestamp + "." + body`, and on failure retries after 1 m, 5 m, 30 m, 2 h and
-//! 12 h, then dead-letters the row. Delivery is at-least-once; receivers dedupe on
-//! `X-Pact-Delivery`.
+//! announce. A worker ([`run_worker`]) claims due rows in a short transaction (`FOR UPDATE SKIP
+//! LOCKED`, then a lease: `claimed_until` and the `claims` token), POSTs them outside any
+//! transaction, concurrently and with a limit per endpoint, signed with HMAC-SHA256 over
+//! `timestamp + "." + body`, and records each outcome in its own statement while its claim is
+//! current. On failure it retries after 1 m, 5 m, 30 m, 2 h and 12 h, then dead-letters the row.
+//! A worker that dies leaves its leases to expire; the rows are then claimed and sent again.
+//! Delivery is at-least-once; receivers dedupe on `X-Pact-Delivery`.
 
 use crate::{
     AppState,
@@ -21,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::PgConnection;
-use std::net::IpAddr;
+use std::{collections::HashMap, net::IpAddr};
+use tokio::task::JoinSet;
 
 /// Seconds to wait after failed attempt `n` (1-based); after the last, the delivery is dead.
 pub const RETRY_SCHEDULE: [i64; 5] = [60, 300, 1800, 7200, 43200];
@@ -134,19 +138,32 @@ pub fn body_of(id: i64, event: &str, created_at: i64, data: &Value) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-struct Due {
+/// A delivery claimed by this worker: the row as the claim found it, the agent's webhook, and
+/// the claim's token (`claims` after the claim; the outcome is recorded only while it holds).
+struct Claim {
     id: i64,
     event: String,
     payload: Value,
     attempts: i32,
     schedule_start: i32,
     created_at: i64,
+    claims: i64,
     url: Option<String>,
     secret: Option<String>,
 }
 
+impl Claim {
+    /// The endpoint the per-endpoint limit counts against (`''` without a webhook, as in SQL).
+    fn endpoint(&self) -> &str {
+        self.url.as_deref().unwrap_or_default()
+    }
+}
+
 /// Outcome of one attempt: `Ok(status)` for a 2xx, `Err((status, error))` otherwise.
-async fn attempt(st: &AppState, d: &Due, now: i64) -> Result<u16, (Option<u16>, String)> {
+type Outcome = Result<u16, (Option<u16>, String)>;
+
+/// One attempt, without its time limit (see [`deliver`]).
+async fn attempt(st: &AppState, d: &Claim, now: i64) -> Outcome {
     let (Some(url), Some(secret)) = (&d.url, &d.secret) else {
         return Err((None, "agent has no webhook configured".into()));
     };
@@ -184,85 +201,244 @@ async fn attempt(st: &AppState, d: &Due, now: i64) -> Result<u16, (Option<u16>, 
     }
 }
 
-/// Delivers up to `batch` due deliveries; returns how many were attempted.
-#[tracing::instrument(skip_all, err(Debug))]
-pub async fn deliver_due(st: &AppState, batch: i64) -> ApiResult<usize> {
-    let now = st.now();
-    let mut tx = st.pool.begin().await?;
-    let due = sqlx::query_as!(
-        Due,
-        "SELECT d.id, d.event, d.payload, d.attempts, d.schedule_start, d.created_at,
-                a.webhook_url AS url, a.webhook_secret AS secret
-         FROM webhook_deliveries d JOIN agents a ON a.id = d.agent_id
-         WHERE d.status = $3 AND d.next_attempt_at <= $1
-         ORDER BY d.next_attempt_at, d.id LIMIT $2
-         FOR UPDATE OF d SKIP LOCKED",
-        now,
-        batch,
-        DeliveryStatus::Pending.as_str(),
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let outcomes = futures::future::join_all(due.iter().map(|d| attempt(st, d, now))).await;
-    for (d, outcome) in due.iter().zip(outcomes) {
-        let n = d.attempts + 1;
-        let (status_code, error) = match &outcome {
-            Ok(s) => (Some(*s), None),
-            Err((s, e)) => (*s, Some(e.clone())),
-        };
-        sqlx::query!(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            d.id,
-            n,
-            now,
-            status_code.map(i32::from),
-            error.as_deref(),
-        )
-        .execute(&mut *tx)
-        .await?;
-        match outcome {
-            Ok(_) => {
-                sqlx::query!(
-                    "UPDATE webhook_deliveries SET status = $5, attempts = $2,
-                        last_status = $3, last_error = NULL, delivered_at = $4 WHERE id = $1",
-                    d.id,
-                    n,
-                    status_code.map(i32::from),
-                    now,
-                    DeliveryStatus::Delivered.as_str(),
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
-            Err(_) => {
-                let (status, next) = match RETRY_SCHEDULE.get((n - d.schedule_start - 1) as usize) {
-                    Some(delay) => (DeliveryStatus::Pending, now + delay),
-                    None => (DeliveryStatus::Dead, now),
-                };
-                tracing::info!(
-                    delivery = d.id,
-                    attempt = n,
-                    status = status.as_str(),
-                    "webhook attempt failed"
-                );
-                sqlx::query!(
-                    "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
-                        last_status = $5, last_error = $6 WHERE id = $1",
-                    d.id,
-                    status.as_str(),
-                    n,
-                    next,
-                    status_code.map(i32::from),
-                    error.as_deref(),
-                )
-                .execute(&mut *tx)
-                .await?;
+/// What one worker has in flight, against its global limit and its per-endpoint limit (an
+/// endpoint is a webhook URL, shared by every agent that uses it).
+#[derive(Debug)]
+struct InFlight {
+    total: usize,
+    per_endpoint: HashMap<String, usize>,
+    max_total: usize,
+    max_per_endpoint: usize,
+}
+
+impl InFlight {
+    fn new(settings: &crate::Settings) -> Self {
+        Self {
+            total: 0,
+            per_endpoint: HashMap::new(),
+            max_total: settings.webhook_concurrency,
+            max_per_endpoint: settings.webhook_endpoint_concurrency,
+        }
+    }
+    /// Requests this worker may still start.
+    fn free(&self) -> usize {
+        self.max_total.saturating_sub(self.total)
+    }
+    /// Requests it may still start to `endpoint`.
+    fn room(&self, endpoint: &str) -> usize {
+        let busy = self.per_endpoint.get(endpoint).copied().unwrap_or(0);
+        self.max_per_endpoint.saturating_sub(busy)
+    }
+    /// The endpoints at their limit.
+    fn full(&self) -> Vec<String> {
+        self.per_endpoint
+            .iter()
+            .filter(|(_, n)| **n >= self.max_per_endpoint)
+            .map(|(e, _)| e.clone())
+            .collect()
+    }
+    fn start(&mut self, endpoint: &str) {
+        self.total += 1;
+        *self.per_endpoint.entry(endpoint.to_string()).or_default() += 1;
+    }
+    fn finish(&mut self, endpoint: &str) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(n) = self.per_endpoint.get_mut(endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_endpoint.remove(endpoint);
             }
         }
     }
+}
+
+/// Claims due deliveries, as many as `flight` has room for (overall and per endpoint), in one
+/// short transaction: the due rows nobody holds a lease on are locked with `SKIP LOCKED` (a
+/// concurrent claim skips them), then leased for [`crate::Settings::webhook_lease`] on the
+/// database's clock and their `claims` token bumped. Returns the claims and whether more may be
+/// claimable now (the candidates filled the request, or an endpoint filled up within it).
+async fn claim(st: &AppState, flight: &InFlight) -> ApiResult<(Vec<Claim>, bool)> {
+    let want = flight.free();
+    if want == 0 {
+        return Ok((vec![], false));
+    }
+    let mut tx = st.pool.begin().await?;
+    let candidates = sqlx::query!(
+        r#"SELECT d.id, COALESCE(a.webhook_url, '') AS "endpoint!"
+           FROM webhook_deliveries d JOIN agents a ON a.id = d.agent_id
+           WHERE d.status = $1 AND d.next_attempt_at <= $2
+             AND (d.claimed_until IS NULL OR d.claimed_until <= clock_timestamp())
+             AND COALESCE(a.webhook_url, '') <> ALL($3)
+           ORDER BY d.next_attempt_at, d.id LIMIT $4
+           FOR UPDATE OF d SKIP LOCKED"#,
+        DeliveryStatus::Pending.as_str(),
+        st.now(),
+        &flight.full(),
+        want as i64,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut taken: HashMap<&str, usize> = HashMap::new();
+    let mut picked = vec![];
+    let mut endpoint_filled = false;
+    for c in &candidates {
+        let n = taken.entry(c.endpoint.as_str()).or_default();
+        if *n < flight.room(&c.endpoint) {
+            *n += 1;
+            picked.push(c.id);
+        } else {
+            endpoint_filled = true;
+        }
+    }
+    if picked.is_empty() {
+        return Ok((vec![], false));
+    }
+    let claims = sqlx::query_as!(
+        Claim,
+        "UPDATE webhook_deliveries d
+         SET claimed_until = clock_timestamp() + make_interval(secs => $2), claims = d.claims + 1
+         FROM agents a WHERE d.id = ANY($1) AND a.id = d.agent_id
+         RETURNING d.id, d.event, d.payload, d.attempts, d.schedule_start, d.created_at, d.claims,
+                   a.webhook_url AS url, a.webhook_secret AS secret",
+        &picked,
+        st.settings.webhook_lease.as_secs_f64(),
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(due.len())
+    Ok((claims, endpoint_filled || candidates.len() == want))
+}
+
+/// Records the outcome of claim `c`'s attempt (made at `at`) in one statement: the row's new
+/// state (delivered, the next retry, or dead) and one `webhook_attempts` row, both only if `c`
+/// is still the row's current claim. Returns whether it was recorded: a claim whose lease
+/// expired and that another worker took again records nothing (that worker records its own).
+async fn record(st: &AppState, c: &Claim, at: i64, outcome: &Outcome) -> ApiResult<bool> {
+    let n = c.attempts + 1;
+    let (status_code, error) = match outcome {
+        Ok(s) => (Some(i32::from(*s)), None),
+        Err((s, e)) => (s.map(i32::from), Some(e.as_str())),
+    };
+    let (status, next, delivered_at) = match outcome {
+        Ok(_) => (DeliveryStatus::Delivered, None, Some(at)),
+        Err(_) => match RETRY_SCHEDULE.get((n - c.schedule_start - 1) as usize) {
+            Some(delay) => (DeliveryStatus::Pending, Some(at + delay), None),
+            None => (DeliveryStatus::Dead, Some(at), None),
+        },
+    };
+    if outcome.is_err() {
+        tracing::info!(
+            delivery = c.id,
+            attempt = n,
+            status = status.as_str(),
+            error = error.unwrap_or_default(),
+            "webhook attempt failed"
+        );
+    }
+    let recorded = sqlx::query!(
+        "WITH d AS (
+             UPDATE webhook_deliveries SET status = $3, attempts = $4,
+                 next_attempt_at = COALESCE($5, next_attempt_at), last_status = $6, last_error = $7,
+                 delivered_at = $8, claimed_until = NULL
+             WHERE id = $1 AND claims = $2 RETURNING id)
+         INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error)
+         SELECT id, $4, $9, $6, $7 FROM d",
+        c.id,
+        c.claims,
+        status.as_str(),
+        n,
+        next,
+        status_code,
+        error,
+        delivered_at,
+        at,
+    )
+    .execute(&st.pool)
+    .await?
+    .rows_affected();
+    if recorded == 0 {
+        tracing::warn!(
+            delivery = c.id,
+            attempt = n,
+            "the lease of this attempt expired and the delivery was claimed again: outcome not recorded"
+        );
+    }
+    Ok(recorded == 1)
+}
+
+/// Sends claim `c` (signed at the time of sending, limited to the webhook timeout, DNS check
+/// included) and records the outcome. A failure to record leaves the lease to expire: the
+/// attempt is then made again.
+#[tracing::instrument(skip_all, fields(delivery = c.id, attempt = c.attempts + 1))]
+async fn deliver(st: AppState, c: Claim) {
+    let at = st.now();
+    let limit = st.settings.webhook_timeout;
+    let outcome = tokio::time::timeout(limit, attempt(&st, &c, at))
+        .await
+        .unwrap_or_else(|_| {
+            Err((
+                None,
+                format!("no answer within {:.1} s", limit.as_secs_f64()),
+            ))
+        });
+    if let Err(e) = record(&st, &c, at, &outcome).await {
+        tracing::warn!(error = %e, "recording a webhook attempt failed; it is retried when its lease expires");
+    }
+}
+
+/// The delivery side of the worker: claims, the sends in flight and their endpoints.
+struct Deliveries {
+    st: AppState,
+    flight: InFlight,
+    sends: JoinSet<()>,
+    endpoints: HashMap<tokio::task::Id, String>,
+}
+
+impl Deliveries {
+    fn new(st: AppState) -> Self {
+        Self {
+            flight: InFlight::new(&st.settings),
+            st,
+            sends: JoinSet::new(),
+            endpoints: HashMap::new(),
+        }
+    }
+
+    /// Claims and starts due deliveries until the limits are reached or none is left.
+    async fn fill(&mut self) {
+        loop {
+            let (claims, more) = match claim(&self.st, &self.flight).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming webhook deliveries failed");
+                    return;
+                }
+            };
+            for c in claims {
+                let endpoint = c.endpoint().to_string();
+                self.flight.start(&endpoint);
+                let task = self.sends.spawn(deliver(self.st.clone(), c));
+                self.endpoints.insert(task.id(), endpoint);
+            }
+            if !more {
+                return;
+            }
+        }
+    }
+
+    /// Accounts for a finished send.
+    fn finished(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match done {
+            Ok((id, ())) => id,
+            Err(e) => {
+                tracing::error!(error = %e, "a webhook send panicked; its lease will expire");
+                e.id()
+            }
+        };
+        if let Some(endpoint) = self.endpoints.remove(&id) {
+            self.flight.finish(&endpoint);
+        }
+    }
 }
 
 /// Enqueues `order.deadline` for orders whose automatic step became due since the last scan.
@@ -313,35 +489,51 @@ pub async fn scan_deadlines(st: &AppState) -> ApiResult<u64> {
     Ok(n)
 }
 
-/// The worker: deadline scan, due deliveries, old idempotency keys and rate limit windows; woken by new work or polls.
-pub async fn run_worker(st: AppState) {
-    loop {
-        if let Err(e) = scan_deadlines(&st).await {
-            tracing::warn!(error = %e, "deadline scan failed");
-        }
-        loop {
-            match deliver_due(&st, 16).await {
-                Ok(16) => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery failed");
+/// Housekeeping of the worker: the deadline scan, old idempotency keys and rate limit windows.
+async fn housekeeping(st: &AppState) {
+    if let Err(e) = scan_deadlines(st).await {
+        tracing::warn!(error = %e, "deadline scan failed");
+    }
+    let _ = sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        st.now() - 86_400,
+    )
+    .execute(&st.pool)
+    .await;
+    if let Err(e) = st.limiter.prune(st.now()).await {
+        tracing::warn!(error = %e, "pruning rate limit windows failed");
+    }
+}
+
+/// The worker: claims due deliveries and sends them concurrently, outside any transaction, up to
+/// [`crate::Settings::webhook_concurrency`] requests at once and
+/// [`crate::Settings::webhook_endpoint_concurrency`] per endpoint, so a slow or stalled receiver
+/// holds only its own slots; a freed slot is refilled at once. It also runs the housekeeping
+/// (deadline scan, pruning) every [`crate::Settings::worker_poll`], and looks for due work then
+/// and whenever woken. When `stop` turns true (or its sender is dropped) it claims nothing more,
+/// lets the sends in flight finish and record their outcome (each within the webhook timeout),
+/// and returns. Several workers (replicas) may share the outbox: a row is sent by the worker
+/// holding its lease only.
+pub async fn run_worker(st: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut d = Deliveries::new(st.clone());
+    let mut tick = tokio::time::interval(st.settings.worker_poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !*stop.borrow() {
+        tokio::select! {
+            r = stop.changed() => {
+                if r.is_err() {
                     break;
                 }
+                continue;
             }
-        }
-        let _ = sqlx::query!(
-            "DELETE FROM idempotency_keys WHERE created_at < $1",
-            st.now() - 86_400,
-        )
-        .execute(&st.pool)
-        .await;
-        if let Err(e) = st.limiter.prune(st.now()).await {
-            tracing::warn!(error = %e, "pruning rate limit windows failed");
-        }
-        tokio::select! {
+            Some(done) = d.sends.join_next_with_id() => d.finished(done),
             _ = st.wake.notified() => {}
-            _ = tokio::time::sleep(st.settings.worker_poll) => {}
+            _ = tick.tick() => housekeeping(&st).await,
         }
+        d.fill().await;
+    }
+    while let Some(done) = d.sends.join_next_with_id().await {
+        d.finished(done);
     }
 }
 

@@ -13,9 +13,49 @@ use axum::{Json, extract::State};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{Postgres, QueryBuilder, Row, postgres::PgRow};
-use std::sync::LazyLock;
+use sqlx::{Postgres, QueryBuilder};
 
+/// An `escrow_orders` row as the reads select it (amounts as decimal text).
+#[derive(Debug, sqlx::FromRow)]
+struct ChainRow {
+    chain_id: i64,
+    escrow: Vec<u8>,
+    order_id: Vec<u8>,
+    token: Vec<u8>,
+    token_decimals: i16,
+    buyer: Vec<u8>,
+    seller: Vec<u8>,
+    amount: String,
+    state: String,
+    state_since: i64,
+    deliver_by: i64,
+    terms_hash: Vec<u8>,
+    fee_bps: i32,
+    review_window: i64,
+    arbiter_window: i64,
+    default_seller_bps: i32,
+    proof_hash: Option<Vec<u8>>,
+    proof_uri: Option<String>,
+    rejections: i32,
+    settlement_proposer: Option<Vec<u8>>,
+    settlement_bps: Option<i32>,
+    resolution: Option<String>,
+    refund_reason: Option<String>,
+    buyer_paid: String,
+    seller_paid: String,
+    fee_paid: String,
+    deferred: String,
+    next_action: Option<String>,
+    next_action_at: Option<i64>,
+    funded_block: i64,
+    funded_tx: Vec<u8>,
+    updated_block: i64,
+    updated_log_index: i32,
+    updated_at: i64,
+}
+
+/// The columns of a [`ChainRow`], for the search's dynamic statement (the read by id,
+/// [`chain_order`], names the same columns in its checked query).
 const CHAIN_COLUMNS: &str = "chain_id, escrow, order_id, token, token_decimals, buyer, seller,
     amount::text AS amount, state, state_since, deliver_by, terms_hash, fee_bps, review_window,
     arbiter_window, default_seller_bps, proof_hash, proof_uri, rejections, settlement_proposer,
@@ -143,59 +183,55 @@ pub struct Updated {
 }
 
 impl ChainOrder {
-    fn from_row(r: &PgRow) -> Self {
-        let dec = r.get::<i16, _>("token_decimals") as u32;
-        let units = |c: &str| format_units(&r.get::<String, _>(c), dec);
-        let bytes = |c: &str| hex0x(&r.get::<Vec<u8>, _>(c));
-        let opt_bytes = |c: &str| r.get::<Option<Vec<u8>>, _>(c).as_deref().map(hex0x);
+    fn from_row(r: ChainRow) -> Self {
+        let dec = r.token_decimals as u32;
+        let units = |v: &str| format_units(v, dec);
         Self {
-            order_id: bytes("order_id"),
-            chain_id: r.get("chain_id"),
-            escrow: bytes("escrow"),
-            token: bytes("token"),
+            order_id: hex0x(&r.order_id),
+            chain_id: r.chain_id,
+            escrow: hex0x(&r.escrow),
+            token: hex0x(&r.token),
             token_decimals: dec,
-            buyer: bytes("buyer"),
-            seller: bytes("seller"),
-            amount: units("amount"),
-            state: r.get("state"),
-            state_since: r.get("state_since"),
-            deliver_by: r.get("deliver_by"),
-            terms_hash: bytes("terms_hash"),
-            fee_bps: r.get("fee_bps"),
-            review_window: r.get("review_window"),
-            arbiter_window: r.get("arbiter_window"),
-            default_seller_bps: r.get("default_seller_bps"),
+            buyer: hex0x(&r.buyer),
+            seller: hex0x(&r.seller),
+            amount: units(&r.amount),
+            state: r.state,
+            state_since: r.state_since,
+            deliver_by: r.deliver_by,
+            terms_hash: hex0x(&r.terms_hash),
+            fee_bps: r.fee_bps,
+            review_window: r.review_window,
+            arbiter_window: r.arbiter_window,
+            default_seller_bps: r.default_seller_bps,
             proof: Proof {
-                hash: opt_bytes("proof_hash"),
-                uri: r.get("proof_uri"),
+                hash: r.proof_hash.as_deref().map(hex0x),
+                uri: r.proof_uri,
             },
-            rejections: r.get("rejections"),
+            rejections: r.rejections,
             settlement: Settlement {
-                proposer: opt_bytes("settlement_proposer"),
-                seller_bps: r.get("settlement_bps"),
+                proposer: r.settlement_proposer.as_deref().map(hex0x),
+                seller_bps: r.settlement_bps,
             },
-            resolution: r.get("resolution"),
-            refund_reason: r.get("refund_reason"),
+            resolution: r.resolution,
+            refund_reason: r.refund_reason,
             payouts: Payouts {
-                buyer: units("buyer_paid"),
-                seller: units("seller_paid"),
-                fee: units("fee_paid"),
-                deferred: units("deferred"),
+                buyer: units(&r.buyer_paid),
+                seller: units(&r.seller_paid),
+                fee: units(&r.fee_paid),
+                deferred: units(&r.deferred),
             },
-            next_action: r
-                .get::<Option<String>, _>("next_action")
-                .map(|action| NextAction {
-                    action,
-                    at: r.get("next_action_at"),
-                }),
+            next_action: r.next_action.map(|action| NextAction {
+                action,
+                at: r.next_action_at,
+            }),
             funded: Funded {
-                block: r.get("funded_block"),
-                tx: bytes("funded_tx"),
+                block: r.funded_block,
+                tx: hex0x(&r.funded_tx),
             },
             updated: Updated {
-                block: r.get("updated_block"),
-                log_index: r.get("updated_log_index"),
-                at: r.get("updated_at"),
+                block: r.updated_block,
+                log_index: r.updated_log_index,
+                at: r.updated_at,
             },
         }
     }
@@ -206,22 +242,23 @@ async fn chain_order(
     st: &AppState,
     id: &OrderId,
     chain_id: Option<i64>,
-) -> ApiResult<Option<PgRow>> {
-    static BY_ID: LazyLock<String> = LazyLock::new(|| {
-        format!("SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE order_id = $1 LIMIT 1")
-    });
-    static BY_CHAIN_ID: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE order_id = $1 AND chain_id = $2 LIMIT 1"
-        )
-    });
-    let q = match chain_id {
-        None => sqlx::query(BY_ID.as_str()).bind(id.0.as_slice()),
-        Some(c) => sqlx::query(BY_CHAIN_ID.as_str())
-            .bind(id.0.as_slice())
-            .bind(c),
-    };
-    Ok(q.fetch_optional(&st.pool).await?)
+) -> ApiResult<Option<ChainRow>> {
+    Ok(sqlx::query_as!(
+        ChainRow,
+        r#"SELECT chain_id, escrow, order_id, token, token_decimals, buyer, seller,
+               amount::text AS "amount!", state, state_since, deliver_by, terms_hash, fee_bps,
+               review_window, arbiter_window, default_seller_bps, proof_hash, proof_uri, rejections,
+               settlement_proposer, settlement_bps, resolution, refund_reason,
+               buyer_paid::text AS "buyer_paid!", seller_paid::text AS "seller_paid!",
+               fee_paid::text AS "fee_paid!", deferred::text AS "deferred!", next_action,
+               next_action_at, funded_block, funded_tx, updated_block, updated_log_index, updated_at
+           FROM escrow_orders WHERE order_id = $1 AND ($2::BIGINT IS NULL OR chain_id = $2)
+           LIMIT 1"#,
+        id.0.as_slice(),
+        chain_id,
+    )
+    .fetch_optional(&st.pool)
+    .await?)
 }
 
 /// `GET /v1/orders/{id}` query.
@@ -296,11 +333,11 @@ pub async fn get(
     };
     match (chain, app) {
         (Some(c), app) => {
-            let terms_match = app.as_ref().map(|o| {
-                o.terms_hash.as_deref() == c.get::<Option<Vec<u8>>, _>("terms_hash").as_deref()
-            });
+            let terms_match = app
+                .as_ref()
+                .map(|o| o.terms_hash.as_deref() == Some(c.terms_hash.as_slice()));
             Ok(Json(OrderView::Chain(Box::new(ChainOrderView {
-                order: ChainOrder::from_row(&c),
+                order: ChainOrder::from_row(c),
                 source: "chain",
                 terms_match,
                 negotiation: app.map(|o| o.view()),
@@ -376,8 +413,8 @@ pub async fn events(
          FROM escrow_events WHERE chain_id = $1 AND escrow = $2 AND order_id = $3
            AND (block_number, log_index) > ($4, $5::BIGINT::INTEGER)
          ORDER BY block_number, log_index LIMIT $6",
-        c.get::<i64, _>("chain_id"),
-        c.get::<Vec<u8>, _>("escrow"),
+        c.chain_id,
+        &c.escrow,
         id.0.as_slice(),
         after_block,
         after_log,
@@ -455,9 +492,9 @@ pub async fn search(
 ) -> ApiResult<Json<Page<ChainOrder>>> {
     let bad = |m: String| ApiError::bad_request("invalid_query", m);
     let limit = limit(q.limit)?;
-    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
-        "SELECT {CHAIN_COLUMNS} FROM escrow_orders WHERE true"
-    ));
+    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ");
+    qb.push(CHAIN_COLUMNS)
+        .push(" FROM escrow_orders WHERE true");
     if let Some(p) = &q.party {
         let addrs: Vec<Vec<u8>> = if p.starts_with("0x") {
             vec![
@@ -519,10 +556,14 @@ pub async fn search(
     qb.push(" ORDER BY updated_block DESC, order_id DESC LIMIT ")
         .push_bind(limit + 1);
     // Unnamed statement: planned with the actual values (selectivity varies a lot by party).
-    let rows = qb.build().persistent(false).fetch_all(&st.pool).await?;
+    let rows: Vec<ChainRow> = qb
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(&st.pool)
+        .await?;
     let more = rows.len() as i64 > limit;
     let items: Vec<ChainOrder> = rows
-        .iter()
+        .into_iter()
         .take(limit as usize)
         .map(ChainOrder::from_row)
         .collect();

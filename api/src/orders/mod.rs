@@ -22,7 +22,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 /// The app side of an order.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AppOrder {
     pub(crate) order_id: Vec<u8>,
     listing_id: i64,
@@ -60,51 +60,57 @@ impl AppOrder {
     }
 }
 
-/// The status of the app order `o` as the chain makes it, read at query time: `FUNDED` while the
+/// `sqlx::query_as!(AppOrder, …)`: the app order `o` with its parties' handles, then `$tail`
+/// (the `WHERE` clause and what follows) and its arguments; checked at compile time like every
+/// literal query.
+///
+/// `status` is the status of `o` as the chain makes it, read at query time: `FUNDED` while the
 /// indexer mirrors its escrow order, `CANCELLED` while another order on its listing is funded,
 /// else the status the parties gave it. A reorg the indexer applies changes what this reads; the
 /// API keeps no copy ([`crate::chain`] announces the changes).
-macro_rules! status_sql {
-    () => {
-        "CASE WHEN EXISTS (SELECT 1 FROM escrow_orders f
-                           WHERE f.chain_id = o.chain_id AND f.escrow = o.escrow AND f.order_id = o.order_id)
-              THEN 'FUNDED'
-              WHEN o.status <> 'CANCELLED' AND EXISTS (
-                  SELECT 1 FROM app_orders r JOIN escrow_orders f
-                      ON f.chain_id = r.chain_id AND f.escrow = r.escrow AND f.order_id = r.order_id
-                  WHERE r.listing_id = o.listing_id AND r.order_id <> o.order_id)
-              THEN 'CANCELLED'
-              ELSE o.status END"
+macro_rules! app_orders {
+    ($tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            $crate::orders::AppOrder,
+            r#"SELECT o.order_id, o.listing_id, o.buyer_agent, o.seller_agent,
+                   b.handle AS buyer_handle, s.handle AS seller_handle, o.chain_id, o.escrow, o.token,
+                   o.token_decimals,
+                   CASE WHEN EXISTS (SELECT 1 FROM escrow_orders f
+                                     WHERE f.chain_id = o.chain_id AND f.escrow = o.escrow AND f.order_id = o.order_id)
+                        THEN 'FUNDED'
+                        WHEN o.status <> 'CANCELLED' AND EXISTS (
+                            SELECT 1 FROM app_orders r JOIN escrow_orders f
+                                ON f.chain_id = r.chain_id AND f.escrow = r.escrow AND f.order_id = r.order_id
+                            WHERE r.listing_id = o.listing_id AND r.order_id <> o.order_id)
+                        THEN 'CANCELLED'
+                        ELSE o.status END AS "status!",
+                   o.terms_version, o.amount::text AS amount, o.deliver_by,
+                   o.seller_address, o.details, o.buyer_agreed, o.seller_agreed, o.terms_hash,
+                   o.created_at, o.updated_at
+               FROM app_orders o JOIN agents b ON b.id = o.buyer_agent JOIN agents s ON s.id = o.seller_agent
+               "# + $tail
+            $(, $arg)*
+        )
     };
 }
+pub(crate) use app_orders;
 
-/// [`status_sql`] as a constant.
-pub const STATUS_SQL: &str = status_sql!();
-
-pub(crate) const APP_ORDER_SQL: &str = concat!(
-    "SELECT o.order_id, o.listing_id, o.buyer_agent, o.seller_agent,
-        b.handle AS buyer_handle, s.handle AS seller_handle, o.chain_id, o.escrow, o.token,
-        o.token_decimals, ",
-    status_sql!(),
-    " AS status, o.terms_version, o.amount::text AS amount, o.deliver_by,
-        o.seller_address, o.details, o.buyer_agreed, o.seller_agreed, o.terms_hash,
-        o.created_at, o.updated_at
-    FROM app_orders o JOIN agents b ON b.id = o.buyer_agent JOIN agents s ON s.id = o.seller_agent"
-);
-
+/// The app order `id`, locked `FOR UPDATE` if `lock`.
 pub(crate) async fn app_order(
     conn: &mut PgConnection,
     id: &OrderId,
     lock: bool,
 ) -> ApiResult<Option<AppOrder>> {
-    let sql = format!(
-        "{APP_ORDER_SQL} WHERE o.order_id = $1{}",
-        if lock { " FOR UPDATE OF o" } else { "" }
-    );
-    Ok(sqlx::query_as::<_, AppOrder>(&sql)
-        .bind(id.0.as_slice())
-        .fetch_optional(conn)
-        .await?)
+    let id = id.0.as_slice();
+    Ok(if lock {
+        app_orders!("WHERE o.order_id = $1 FOR UPDATE OF o", id)
+            .fetch_optional(conn)
+            .await?
+    } else {
+        app_orders!("WHERE o.order_id = $1", id)
+            .fetch_optional(conn)
+            .await?
+    })
 }
 
 /// The order a party acts on, locked; 404 for everyone else.

@@ -2,7 +2,7 @@
 //! parties propose and agree to terms (`NEGOTIATING` → `AWAITING_PAY`, with the terms hash) or
 //! cancel before funding.
 
-use super::{APP_ORDER_SQL, AppOrder, PageQuery, app_order, party_order};
+use super::{AppOrder, PageQuery, app_order, app_orders, party_order};
 use crate::{
     AppState,
     auth::Auth,
@@ -306,7 +306,7 @@ pub async fn negotiate(
         "INSERT INTO app_orders (order_id, listing_id, buyer_agent, seller_agent, chain_id, escrow,
             token, token_decimals, status, terms_version, amount, deliver_by, seller_address, details,
             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'NEGOTIATING', 1, $9, $10, $11, $12, $13, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $14, 1, $9, $10, $11, $12, $13, $13)",
         id.0.as_slice(),
         listing_id,
         buyer,
@@ -320,6 +320,7 @@ pub async fn negotiate(
         terms.seller_address.map(|a| a.to_vec()),
         terms.details.as_deref(),
         now,
+        AppOrderStatus::Negotiating.as_str(),
     )
     .execute(&mut *tx)
     .await?;
@@ -370,7 +371,7 @@ pub async fn propose(
     }
     let t = check_terms(&mut tx, &st, &body, o.token_decimals, o.seller_agent).await?;
     sqlx::query!(
-        "UPDATE app_orders SET status = 'NEGOTIATING', terms_version = terms_version + 1,
+        "UPDATE app_orders SET status = $7, terms_version = terms_version + 1,
             amount = COALESCE($2, amount), deliver_by = COALESCE($3, deliver_by),
             seller_address = COALESCE($4, seller_address), details = COALESCE($5, details),
             buyer_agreed = NULL, seller_agreed = NULL, terms_hash = NULL, updated_at = $6
@@ -381,6 +382,7 @@ pub async fn propose(
         t.seller_address.map(|a| a.to_vec()),
         t.details,
         st.now(),
+        AppOrderStatus::Negotiating.as_str(),
     )
     .execute(&mut *tx)
     .await?;
@@ -428,17 +430,17 @@ pub async fn agree(
             "terms need amount, deliver_by and seller_address before agreement",
         ));
     }
-    let col = if auth.agent_id == o.buyer_agent {
-        "buyer_agreed"
-    } else {
-        "seller_agreed"
-    };
     let now = st.now();
-    sqlx::query(&format!(
-        "UPDATE app_orders SET {col} = terms_version, updated_at = $2 WHERE order_id = $1"
-    ))
-    .bind(id.0.as_slice())
-    .bind(now)
+    sqlx::query!(
+        "UPDATE app_orders SET
+             buyer_agreed = CASE WHEN $3 THEN terms_version ELSE buyer_agreed END,
+             seller_agreed = CASE WHEN $3 THEN seller_agreed ELSE terms_version END,
+             updated_at = $2
+         WHERE order_id = $1",
+        id.0.as_slice(),
+        now,
+        auth.agent_id == o.buyer_agent,
+    )
     .execute(&mut *tx)
     .await?;
     let mut o = app_order(&mut tx, &id, false)
@@ -450,9 +452,10 @@ pub async fn agree(
             .ok_or_else(|| eyre::eyre!("agreed terms are incomplete"))?
             .hash();
         sqlx::query!(
-            "UPDATE app_orders SET status = 'AWAITING_PAY', terms_hash = $2 WHERE order_id = $1",
+            "UPDATE app_orders SET status = $3, terms_hash = $2 WHERE order_id = $1",
             id.0.as_slice(),
             h.as_slice(),
+            AppOrderStatus::AwaitingPay.as_str(),
         )
         .execute(&mut *tx)
         .await?;
@@ -501,9 +504,10 @@ pub async fn cancel(
     }
     let now = st.now();
     sqlx::query!(
-        "UPDATE app_orders SET status = 'CANCELLED', updated_at = $2 WHERE order_id = $1",
+        "UPDATE app_orders SET status = $3, updated_at = $2 WHERE order_id = $1",
         id.0.as_slice(),
         now,
+        AppOrderStatus::Cancelled.as_str(),
     )
     .execute(&mut *tx)
     .await?;
@@ -542,15 +546,14 @@ pub async fn mine(
         }
         None => (i64::MAX, vec![0xff; 33]),
     };
-    let rows: Vec<AppOrder> = sqlx::query_as(&format!(
-        "{APP_ORDER_SQL} WHERE (o.buyer_agent = $1 OR o.seller_agent = $1)
-           AND (o.created_at, o.order_id) < ($2, $3)
-         ORDER BY o.created_at DESC, o.order_id DESC LIMIT $4"
-    ))
-    .bind(auth.agent_id)
-    .bind(before_at)
-    .bind(before_id)
-    .bind(limit + 1)
+    let rows: Vec<AppOrder> = app_orders!(
+        "WHERE (o.buyer_agent = $1 OR o.seller_agent = $1) AND (o.created_at, o.order_id) < ($2, $3)
+         ORDER BY o.created_at DESC, o.order_id DESC LIMIT $4",
+        auth.agent_id,
+        before_at,
+        before_id,
+        limit + 1,
+    )
     .fetch_all(&st.pool)
     .await?;
     let more = rows.len() as i64 > limit;

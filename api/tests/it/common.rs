@@ -85,6 +85,16 @@ impl App {
         }
     }
 
+    /// Kills the server and its workers mid-way, as a crash would: nothing they were doing
+    /// finishes (a webhook send in flight is dropped with its claim still leased).
+    pub async fn kill(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
     /// Stops the server and its workers.
     pub async fn stop(&mut self) {
         if let Some(s) = self.stop.take() {

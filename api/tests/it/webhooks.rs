@@ -1,23 +1,34 @@
 //! Webhooks: signatures checked by the receiver's own HMAC code, the retry schedule under a
-//! manual clock, dead letters, manual redelivery, restarts, chain-driven and deadline events.
+//! manual clock, dead letters, manual redelivery, restarts, chain-driven and deadline events; a
+//! stalled receiver isolated from the others, a worker killed holding a lease, two workers on
+//! one outbox.
 
 use crate::common::*;
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, routing::post};
 use hmac::{Hmac, Mac};
+use pact_api::Clock;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicU16, Ordering},
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
-/// A webhook receiver: records verified deliveries and answers with a settable status.
+/// A webhook receiver: records verified deliveries and answers with a settable status, after a
+/// settable delay, or never (stalled: the request hangs until the sender gives up).
 #[derive(Clone)]
 struct Receiver {
     secret: Arc<Mutex<String>>,
     got: Arc<Mutex<Vec<(String, Value)>>>,
     status: Arc<AtomicU16>,
     hits: Arc<AtomicU16>,
+    /// `X-Pact-Delivery` and arrival time of every request, answered or not.
+    arrivals: Arc<Mutex<Vec<(String, Instant)>>>,
+    stall: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
     url: String,
 }
 
@@ -26,7 +37,6 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::http::StatusCode {
-    r.hits.fetch_add(1, Ordering::SeqCst);
     let h = |n: &str| {
         headers
             .get(n)
@@ -34,6 +44,14 @@ async fn receive(
             .unwrap_or_default()
             .to_string()
     };
+    r.arrivals
+        .lock()
+        .unwrap()
+        .push((h("x-pact-delivery"), Instant::now()));
+    r.hits.fetch_add(1, Ordering::SeqCst);
+    if r.stall.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
     let ts = h("x-pact-timestamp");
     let sig = h("x-pact-signature");
     let hex_sig = sig.strip_prefix("sha256=").expect("sha256= prefix");
@@ -46,6 +64,10 @@ async fn receive(
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["id"].as_str().unwrap(), h("x-pact-delivery"));
     assert_eq!(v["event"].as_str().unwrap(), h("x-pact-event"));
+    let delay = r.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let status = r.status.load(Ordering::SeqCst);
     if status == 200 {
         r.got.lock().unwrap().push((ts, v));
@@ -60,6 +82,9 @@ async fn receiver() -> Receiver {
         got: Arc::default(),
         status: Arc::new(AtomicU16::new(200)),
         hits: Arc::default(),
+        arrivals: Arc::default(),
+        stall: Arc::default(),
+        delay_ms: Arc::default(),
         url: format!("http://{}/hook", listener.local_addr().unwrap()),
     };
     let app = Router::new()
@@ -84,6 +109,19 @@ impl Receiver {
             (e.len() >= n).then_some(e)
         })
         .await
+    }
+    fn hits(&self) -> u16 {
+        self.hits.load(Ordering::SeqCst)
+    }
+    /// Arrival times of the requests for delivery `id`.
+    fn arrivals_of(&self, id: &str) -> Vec<Instant> {
+        self.arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(d, _)| d == id)
+            .map(|(_, t)| *t)
+            .collect()
     }
     async fn wait_hits(&self, n: u16) {
         eventually(&format!("{n} hit(s)"), || async {
@@ -423,5 +461,257 @@ async fn a_reorg_notice_rereads_the_replaced_blocks() {
             got[1]["data"]["log_index"].as_i64()
         ),
         (Some(5), Some(1))
+    );
+}
+
+/// An agent with a webhook at `rx` (its secret given to the receiver); returns the agent's id.
+async fn hooked_agent(app: &App, handle: &str, rx: &Receiver) -> i64 {
+    let (_, secret) = app.register_with(handle, Some(&rx.url)).await;
+    *rx.secret.lock().unwrap() = secret.unwrap();
+    sqlx::query_scalar("SELECT id FROM agents WHERE handle = $1")
+        .bind(handle)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Enqueues `n` `message.created` deliveries for `agent` (dedup keys `<tag>:<i>`) in one
+/// transaction, as a handler does; returns their delivery ids.
+async fn enqueue_n(app: &App, agent: i64, tag: &str, n: usize) -> Vec<String> {
+    let mut tx = app.pool.begin().await.unwrap();
+    for i in 0..n {
+        pact_api::webhooks::enqueue(
+            &mut tx,
+            agent,
+            "message.created",
+            &format!("{tag}:{i}"),
+            json!({ "tag": tag, "n": i }),
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM webhook_deliveries WHERE agent_id = $1 AND dedup_key LIKE $2 || ':%' ORDER BY id",
+    )
+    .bind(agent)
+    .bind(tag)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(ids.len(), n);
+    ids.iter().map(|i| format!("dlv_{i}")).collect()
+}
+
+/// (status, attempts, claims) of a delivery and its attempt log (attempt, status code, error).
+async fn delivery_row(
+    app: &App,
+    id: &str,
+) -> ((String, i32, i64), Vec<(i32, Option<i32>, Option<String>)>) {
+    let id: i64 = id.trim_start_matches("dlv_").parse().unwrap();
+    let row =
+        sqlx::query_as("SELECT status, attempts, claims FROM webhook_deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let log = sqlx::query_as(
+        "SELECT attempt, status_code, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    (row, log)
+}
+
+#[tokio::test]
+async fn a_stalled_endpoint_does_not_delay_another_agents_deliveries() {
+    let timeout = Duration::from_secs(5);
+    let app = App::spawn_with(pact_api::Settings {
+        webhook_timeout: timeout,
+        webhook_lease: timeout + Duration::from_secs(3),
+        webhook_endpoint_concurrency: 2,
+        ..settings()
+    })
+    .await;
+    let (stalled, healthy) = (receiver().await, receiver().await);
+    stalled.stall.store(true, Ordering::SeqCst);
+    let s = hooked_agent(&app, "stalled", &stalled).await;
+    let h = hooked_agent(&app, "healthy", &healthy).await;
+
+    // Ten deliveries for the stalled receiver, due before anything else: two are sent (its
+    // limit) and hang; the other eight wait behind them, not in front of anyone else.
+    let queued = enqueue_n(&app, s, "stalled", 10).await;
+    stalled.wait_hits(2).await;
+    let stall_began = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stalled.hits(),
+        2,
+        "more than the per-endpoint limit in flight"
+    );
+
+    // The healthy agent's deliveries, one at a time, each arrive within the bound while both of
+    // the stalled requests still hang (the old batch waited for its slowest request: 5 s).
+    let bound = Duration::from_millis(1500);
+    for k in 0..5 {
+        let id = enqueue_n(&app, h, &format!("healthy{k}"), 1)
+            .await
+            .remove(0);
+        let enqueued = Instant::now();
+        let arrived = eventually("the healthy delivery", || async {
+            healthy.arrivals_of(&id).first().copied()
+        })
+        .await;
+        let latency = arrived.saturating_duration_since(enqueued);
+        assert!(latency < bound, "delivery {k} took {latency:?}");
+    }
+    assert!(
+        stall_began.elapsed() < timeout,
+        "the healthy deliveries were measured while the stalled requests hung"
+    );
+    assert_eq!(healthy.wait_for(5).await.len(), 5);
+
+    // At the timeout the two hanging attempts are recorded as failures (no status) and the
+    // next two of the stalled queue go out.
+    stalled.wait_hits(4).await;
+    let first_two: Vec<&String> = queued
+        .iter()
+        .filter(|id| !stalled.arrivals_of(id).is_empty())
+        .take(2)
+        .collect();
+    for id in first_two {
+        let ((status, attempts, claims), log) = eventually("the timeout recorded", || async {
+            let r = delivery_row(&app, id).await;
+            (r.0.1 == 1).then_some(r)
+        })
+        .await;
+        assert_eq!(
+            (status.as_str(), attempts, claims),
+            ("pending", 1, 1),
+            "{id}"
+        );
+        assert_eq!(log.len(), 1, "{id}: {log:?}");
+        assert_eq!(log[0].1, None, "{id}: no answer, no status");
+        assert!(log[0].2.is_some(), "{id}: the error is recorded");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_claiming_is_redelivered_by_another_after_the_lease() {
+    let lease = Duration::from_secs(3);
+    let short = pact_api::Settings {
+        webhook_timeout: Duration::from_secs(2),
+        webhook_lease: lease,
+        ..settings()
+    };
+    let mut first = App::spawn_with(short.clone()).await;
+    let rx = receiver().await;
+    rx.stall.store(true, Ordering::SeqCst);
+    let agent = hooked_agent(&first, "alice", &rx).await;
+    let id = enqueue_n(&first, agent, "lease", 1).await.remove(0);
+
+    // The first worker claims and sends; the receiver holds the request; the worker dies.
+    rx.wait_hits(1).await;
+    first.kill().await;
+    let sent_at = rx.arrivals_of(&id)[0];
+    rx.stall.store(false, Ordering::SeqCst);
+    let leased: bool = sqlx::query_scalar(
+        "SELECT claimed_until > clock_timestamp() FROM webhook_deliveries WHERE id = $1",
+    )
+    .bind(id.trim_start_matches("dlv_").parse::<i64>().unwrap())
+    .fetch_one(&first.pool)
+    .await
+    .unwrap();
+    assert!(leased, "the dead worker's claim is still leased");
+    assert_eq!(
+        delivery_row(&first, &id).await,
+        (("pending".into(), 0, 1), vec![]),
+        "nothing recorded for the attempt in flight"
+    );
+
+    // Another worker on the same outbox leaves it alone until the lease expires, then sends it.
+    let second = App::start(first.db.clone(), first.clock.clone(), short).await;
+    let again = eventually("the redelivery", || async {
+        rx.arrivals_of(&id).get(1).copied()
+    })
+    .await;
+    let gap = again.duration_since(sent_at);
+    assert!(
+        gap >= lease - Duration::from_millis(300),
+        "sent again {gap:?} after the first send, inside the {lease:?} lease"
+    );
+    assert!(
+        gap < lease + Duration::from_secs(3),
+        "sent again only after {gap:?}"
+    );
+    let (row, log) = eventually("the redelivery recorded", || async {
+        let r = delivery_row(&second, &id).await;
+        (r.0.0 == "delivered").then_some(r)
+    })
+    .await;
+    // One attempt, recorded once: the dead worker's attempt left no outcome, the second
+    // claim's is the attempt's only record.
+    assert_eq!(row, ("delivered".into(), 1, 2));
+    assert_eq!(log, [(1, Some(200), None)]);
+    let got = rx.events();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["id"], id.as_str());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.hits(), 2);
+}
+
+#[tokio::test]
+async fn two_concurrent_workers_deliver_each_due_row_once() {
+    let one = App::spawn().await;
+    let two = App::start(one.db.clone(), one.clock.clone(), settings()).await;
+    let mut receivers = vec![];
+    let mut ids = vec![];
+    for k in 0..4 {
+        let rx = receiver().await;
+        rx.delay_ms.store(15, Ordering::SeqCst);
+        let agent = hooked_agent(&one, &format!("agent{k}"), &rx).await;
+        ids.push(enqueue_n(&one, agent, "burst", 30).await);
+        receivers.push(rx);
+    }
+    let total: usize = ids.iter().map(Vec::len).sum();
+    eventually("every delivery delivered", || async {
+        let delivered: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'",
+        )
+        .fetch_one(&one.pool)
+        .await
+        .unwrap();
+        (delivered as usize == total).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (rx, want) in receivers.iter().zip(&ids) {
+        let mut got: Vec<String> = rx
+            .arrivals
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        got.sort();
+        let mut want = want.clone();
+        want.sort();
+        assert_eq!(got, want, "each of its deliveries exactly once");
+    }
+    let (attempts, claims, log): (i64, i64, i64) = sqlx::query_as(
+        "SELECT sum(attempts)::BIGINT, sum(claims)::BIGINT,
+                (SELECT count(*) FROM webhook_attempts WHERE attempt = 1 AND status_code = 200)
+         FROM webhook_deliveries",
+    )
+    .fetch_one(&two.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (attempts, claims, log),
+        (total as i64, total as i64, total as i64),
+        "one claim, one attempt and one record per row"
     );
 }
