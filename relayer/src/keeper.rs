@@ -9,7 +9,7 @@
 
 use crate::{RelayerError, RelayerResult, tx::TxSender};
 use alloy::{
-    primitives::{Address, B256, Bytes},
+    primitives::{Address, Bytes},
     providers::{DynProvider, Provider},
     rpc::types::Filter,
     sol_types::{SolCall, SolEvent},
@@ -159,7 +159,7 @@ impl Keeper {
         let escrow = PactEscrow::new(self.cfg.escrow, self.provider.clone());
         let mut due = Vec::new();
         for id in open {
-            let id = B256::from_slice(&id);
+            let id = pact_db::bytea::b256(&id)?;
             let next = escrow
                 .nextDeadline(id)
                 .call()

@@ -117,7 +117,7 @@ impl TxSender {
         .fetch_all(&self.db)
         .await?;
         for row in &open {
-            let hash = crate::store::b256(&row.tx_hash)?;
+            let hash = pact_db::bytea::b256(&row.tx_hash)?;
             let nonce = &row.nonce;
             let receipt = self
                 .provider
