@@ -77,6 +77,20 @@ pub fn provider_at(rpc: &Url) -> RelayerResult<DynProvider> {
     Ok(ProviderBuilder::new().connect_client(client).erased())
 }
 
+/// The `--satellite` flags of `signer` and `relay`.
+#[derive(Debug, clap::Args)]
+pub struct SatelliteArgs {
+    /// Satellites, `rpc=<url>,deployment=<path>`; repeat, or separate with `;` in the environment.
+    #[arg(
+        long = "satellite",
+        env = "PACT_SATELLITES",
+        value_delimiter = ';',
+        required = true,
+        value_parser = parse_satellite
+    )]
+    pub specs: Vec<ChainSpec>,
+}
+
 /// `pact-relayer signer`.
 #[derive(Debug, clap::Args)]
 pub struct SignerArgs {
@@ -89,15 +103,9 @@ pub struct SignerArgs {
     /// Home deployment file (`identityRegistry`, `didRegistry`, `stakeRegistry`, `identityDeployBlock`).
     #[arg(long, env = "PACT_HOME_DEPLOYMENT")]
     pub home_deployment: PathBuf,
-    /// Satellites, `rpc=<url>,deployment=<path>`; repeat, or separate with `;` in the environment.
-    #[arg(
-        long = "satellite",
-        env = "PACT_SATELLITES",
-        value_delimiter = ';',
-        required = true,
-        value_parser = parse_satellite
-    )]
-    pub satellites: Vec<ChainSpec>,
+    /// The satellites.
+    #[command(flatten)]
+    pub satellites: SatelliteArgs,
     /// Home blocks below the head treated as final (ignored with `--finalized-tag`).
     #[arg(long, env = "PACT_CONFIRMATIONS", default_value_t = 2)]
     pub confirmations: u64,
@@ -153,7 +161,7 @@ impl SignerArgs {
             .or(home.deploy_block)
             .unwrap_or(0);
         let mut out = Vec::new();
-        for spec in &self.satellites {
+        for spec in &self.satellites.specs {
             let (chain_id, lites) = satellite_lites(spec)?;
             let sat = provider_at(&spec.rpc)?;
             for (kind, lite) in lites {
@@ -211,15 +219,9 @@ impl FeeArgs {
 /// `pact-relayer relay`.
 #[derive(Debug, clap::Args)]
 pub struct RelayArgs {
-    /// Satellites, `rpc=<url>,deployment=<path>`; repeat, or separate with `;` in the environment.
-    #[arg(
-        long = "satellite",
-        env = "PACT_SATELLITES",
-        value_delimiter = ';',
-        required = true,
-        value_parser = parse_satellite
-    )]
-    pub satellites: Vec<ChainSpec>,
+    /// The satellites.
+    #[command(flatten)]
+    pub satellites: SatelliteArgs,
     /// Fees and key.
     #[command(flatten)]
     pub fees: FeeArgs,
@@ -276,9 +278,12 @@ mod tests {
         let Command::Relay(args) = cli.command else {
             panic!("relay")
         };
-        assert_eq!(args.satellites[0].rpc.as_str(), "http://127.0.0.1:8546/");
         assert_eq!(
-            args.satellites[0].deployment,
+            args.satellites.specs[0].rpc.as_str(),
+            "http://127.0.0.1:8546/"
+        );
+        assert_eq!(
+            args.satellites.specs[0].deployment,
             std::path::Path::new("d/31338.json")
         );
         for (spec, want) in [

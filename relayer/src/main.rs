@@ -61,7 +61,7 @@ async fn main() -> Result<()> {
             let key: alloy::signers::local::PrivateKeySigner =
                 args.fees.key.parse().wrap_err("--key")?;
             let poll = Duration::from_millis(args.poll_ms);
-            for spec in &args.satellites {
+            for spec in &args.satellites.specs {
                 let (chain_id, lites) = satellite_lites(spec)?;
                 let p = provider_at(&spec.rpc)?;
                 let sender = Arc::new(
