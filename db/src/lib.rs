@@ -10,6 +10,8 @@
 //! - [`states`]: the text values the app tables' state columns take. The chain tables' state
 //!   columns take the names of the Solidity enums (`pact_bindings`); both sets are pinned by
 //!   `CHECK` constraints, and this crate's tests fail when a constraint and the Rust names differ.
+//! - [`bytea`]: the fixed-size values (hashes, addresses) stored in `BYTEA` columns, decoded with
+//!   a length check.
 
 use sqlx::{PgPool, migrate::MigrateError};
 
@@ -27,6 +29,88 @@ pub mod channel {
     /// `{"chain_id":N,"from":A,"to":B}` (rows added for blocks A..=B) or
     /// `{"chain_id":N,"reorg":F}` (everything above block F was removed).
     pub const CHAIN: &str = "pact_chain";
+}
+
+/// Fixed-size values stored in `BYTEA` columns. A value of another length is a corrupt row: it
+/// is reported as [`sqlx::Error::Decode`] (holding a [`bytea::BadLength`]), never a panic, so
+/// every service's `From<sqlx::Error>` takes it with `?`.
+pub mod bytea {
+    use alloy::primitives::{Address, B256};
+
+    /// A stored value had the wrong length for its type.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+    #[error("stored {what} of {len} bytes (expected {expected})")]
+    pub struct BadLength {
+        /// What was read (`"hash"`, `"address"`).
+        pub what: &'static str,
+        /// Its stored length.
+        pub len: usize,
+        /// The length its type has.
+        pub expected: usize,
+    }
+
+    fn fixed<T: for<'a> TryFrom<&'a [u8]>>(
+        what: &'static str,
+        expected: usize,
+        bytes: &[u8],
+    ) -> Result<T, sqlx::Error> {
+        T::try_from(bytes).map_err(|_| {
+            sqlx::Error::Decode(Box::new(BadLength {
+                what,
+                len: bytes.len(),
+                expected,
+            }))
+        })
+    }
+
+    /// A stored 32-byte hash (block, transaction, order id, digest).
+    pub fn b256(bytes: &[u8]) -> Result<B256, sqlx::Error> {
+        fixed("hash", B256::len_bytes(), bytes)
+    }
+
+    /// A stored 20-byte address.
+    pub fn address(bytes: &[u8]) -> Result<Address, sqlx::Error> {
+        fixed("address", Address::len_bytes(), bytes)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn exact_lengths_decode_and_others_name_what_is_wrong() {
+            let h = B256::repeat_byte(7);
+            assert_eq!(b256(h.as_slice()).unwrap(), h);
+            let a = Address::repeat_byte(9);
+            assert_eq!(address(a.as_slice()).unwrap(), a);
+            for (len, what, expected) in [(0, "hash", 32), (31, "hash", 32), (33, "hash", 32)] {
+                let err = b256(&vec![1; len]).unwrap_err();
+                let sqlx::Error::Decode(inner) = &err else {
+                    panic!("{len} bytes: {err:?}")
+                };
+                assert_eq!(
+                    inner.downcast_ref::<BadLength>(),
+                    Some(&BadLength {
+                        what,
+                        len,
+                        expected
+                    })
+                );
+                assert!(
+                    err.to_string()
+                        .contains(&format!("stored hash of {len} bytes (expected 32)")),
+                    "{err}"
+                );
+            }
+            for len in [0, 19, 21, 32] {
+                let err = address(&vec![1; len]).unwrap_err().to_string();
+                assert!(
+                    err.contains(&format!("stored address of {len} bytes (expected 20)")),
+                    "{err}"
+                );
+            }
+        }
+    }
 }
 
 /// Text-valued state columns of the app tables, as Rust enums. Each maps to its `CHECK`

@@ -3,11 +3,14 @@
 use crate::{
     IndexerError, IndexerResult,
     decode::{ContractKind, Contracts},
-    follower::{Finality, FollowerConfig},
+    follower::FollowerConfig,
     identity::IdentityKind,
 };
-use pact_bindings::Deployment;
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use pact_bindings::{
+    ChainSpec, Deployment,
+    chain_spec::{ChainSpecError, Key},
+};
+use std::{net::SocketAddr, time::Duration};
 
 /// `pact-indexer`: mirrors Pact's contract events into PostgreSQL.
 #[derive(Debug, clap::Parser)]
@@ -25,9 +28,10 @@ pub struct Cli {
         long = "chain",
         env = "PACT_INDEXER_CHAINS",
         value_delimiter = ';',
-        required = true
+        required = true,
+        value_parser = parse_chain
     )]
-    pub chains: Vec<String>,
+    pub chains: Vec<ChainSpec>,
 
     /// Idle polling interval of the head, in milliseconds.
     #[arg(long, env = "PACT_INDEXER_POLL_MS", default_value_t = 50)]
@@ -50,81 +54,29 @@ pub struct Cli {
     pub metrics_addr: Option<SocketAddr>,
 }
 
-/// One `--chain` value, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainSpec {
-    /// JSON-RPC URL.
-    pub rpc: String,
-    /// Deployment file.
-    pub deployment: PathBuf,
-    /// Finality rule.
-    pub finality: Finality,
-    /// Start block override.
-    pub start: Option<u64>,
+/// Parses one `--chain` value: every key of [`Key::ALL`].
+pub fn parse_chain(spec: &str) -> Result<ChainSpec, ChainSpecError> {
+    ChainSpec::parse(spec, Key::ALL)
 }
 
-impl ChainSpec {
-    /// Parses `rpc=..,deployment=..[,confirmations=n|finality=finalized][,start=n]`.
-    pub fn parse(spec: &str) -> IndexerResult<Self> {
-        let bad = |msg: String| IndexerError::Config(format!("--chain {spec:?}: {msg}"));
-        let (mut rpc, mut deployment, mut finality, mut start) =
-            (None, None, Finality::Confirmations(0), None);
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| bad(format!("{part:?} is not key=value")))?;
-            match k {
-                "rpc" => rpc = Some(v.to_string()),
-                "deployment" => deployment = Some(PathBuf::from(v)),
-                "confirmations" => {
-                    finality = Finality::Confirmations(
-                        v.parse()
-                            .map_err(|_| bad(format!("confirmations {v:?} is not a number")))?,
-                    )
-                }
-                "finality" if v == "finalized" => finality = Finality::FinalizedTag,
-                "finality" => {
-                    return Err(bad(format!("finality {v:?}: only `finalized` is known")));
-                }
-                "start" => {
-                    start = Some(
-                        v.parse()
-                            .map_err(|_| bad(format!("start {v:?} is not a block number")))?,
-                    )
-                }
-                _ => {
-                    return Err(bad(format!(
-                        "unknown key {k:?} (known: rpc, deployment, confirmations, finality, start)"
-                    )));
-                }
-            }
-        }
-        Ok(Self {
-            rpc: rpc.ok_or_else(|| bad("rpc=<url> is missing".into()))?,
-            deployment: deployment.ok_or_else(|| bad("deployment=<path> is missing".into()))?,
-            finality,
-            start,
-        })
-    }
-
-    /// The follower settings: contracts and start block from the deployment file.
-    pub fn follower_config(&self, cli: &Cli) -> IndexerResult<FollowerConfig> {
-        let dep =
-            Deployment::load(&self.deployment).map_err(|e| IndexerError::Config(e.to_string()))?;
+impl Cli {
+    /// The follower settings of `spec`: contracts and start block from its deployment file.
+    pub fn follower_config(&self, spec: &ChainSpec) -> IndexerResult<FollowerConfig> {
+        let dep = Deployment::load(&spec.deployment)?;
         let contracts = contracts_of(&dep);
         if contracts.is_empty() {
             return Err(IndexerError::Config(format!(
                 "{}: no indexable contract (token, escrow, identity registries or Lites) in the deployment file",
-                self.deployment.display()
+                spec.deployment.display()
             )));
         }
-        let start = self.start.or(dep.start_block()).unwrap_or(0);
-        let mut cfg = FollowerConfig::new(dep.chain_id, self.rpc.clone(), contracts, start);
-        cfg.finality = self.finality;
-        cfg.poll_interval = Duration::from_millis(cli.poll_ms);
-        cfg.concurrency = cli.concurrency.max(1);
-        cfg.max_range = cli.max_range.max(1);
-        cfg.request_timeout = Duration::from_secs(cli.rpc_timeout_secs.max(1));
+        let start = spec.start.or(dep.start_block()).unwrap_or(0);
+        let mut cfg = FollowerConfig::new(dep.chain_id, spec.rpc.as_str(), contracts, start);
+        cfg.finality = spec.finality;
+        cfg.poll_interval = Duration::from_millis(self.poll_ms);
+        cfg.concurrency = self.concurrency.max(1);
+        cfg.max_range = self.max_range.max(1);
+        cfg.request_timeout = Duration::from_secs(self.rpc_timeout_secs.max(1));
         Ok(cfg)
     }
 }
@@ -163,28 +115,42 @@ pub fn contracts_of(dep: &Deployment) -> Contracts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+    use pact_bindings::Finality;
+
+    fn cli(chains: &[&str]) -> Result<Cli, clap::Error> {
+        let mut args = vec!["pact-indexer", "--database-url", "postgres://x/y"];
+        for c in chains {
+            args.extend(["--chain", c]);
+        }
+        Cli::try_parse_from(args)
+    }
 
     #[test]
-    fn chain_spec_parses_and_names_what_is_wrong() {
-        let s = ChainSpec::parse(
+    fn chain_flags_parse_into_specs_and_bad_ones_name_the_flag() {
+        let c = cli(&[
             "rpc=http://127.0.0.1:8545,deployment=d/31337.json,confirmations=2,start=7",
-        )
+            "rpc=http://127.0.0.1:8546,deployment=d/31338.json,finality=finalized",
+        ])
         .unwrap();
-        assert_eq!(s.rpc, "http://127.0.0.1:8545");
-        assert_eq!(s.finality, Finality::Confirmations(2));
-        assert_eq!(s.start, Some(7));
-        let f = ChainSpec::parse("rpc=x,deployment=y,finality=finalized").unwrap();
-        assert_eq!(f.finality, Finality::FinalizedTag);
-        for (spec, needle) in [
-            ("deployment=y", "rpc=<url> is missing"),
-            ("rpc=x", "deployment=<path> is missing"),
-            ("rpc=x,deployment=y,confirmations=two", "is not a number"),
-            ("rpc=x,deployment=y,colour=red", "unknown key"),
-            ("rpc=x,deployment=y,finality=safe", "only `finalized`"),
-            ("rpc", "is not key=value"),
+        assert_eq!(c.chains.len(), 2);
+        assert_eq!(c.chains[0].finality, Finality::Confirmations(2));
+        assert_eq!(c.chains[0].start, Some(7));
+        assert_eq!(c.chains[1].finality, Finality::Finalized);
+        assert_eq!(c.chains[1].deployment, std::path::Path::new("d/31338.json"));
+        for (spec, want) in [
+            ("rpc=http://x", "deployment=<path> is missing"),
+            ("rpc=x,deployment=y", "rpc url \"x\" is not a URL"),
+            (
+                "rpc=http://x,deployment=y,colour=red",
+                "unknown key \"colour\"",
+            ),
         ] {
-            let err = ChainSpec::parse(spec).unwrap_err().to_string();
-            assert!(err.contains(needle), "{spec}: {err}");
+            let err = cli(&[spec]).unwrap_err().to_string();
+            assert!(
+                err.contains("--chain") && err.contains(spec) && err.contains(want),
+                "{spec}: {err}"
+            );
         }
     }
 }

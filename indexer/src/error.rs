@@ -8,6 +8,15 @@ pub enum IndexerError {
     /// Bad configuration (a clear message naming the field).
     #[error("configuration: {0}")]
     Config(String),
+    /// A chain spec or RPC URL was refused.
+    #[error("configuration: {0}")]
+    ChainSpec(#[from] pact_bindings::chain_spec::ChainSpecError),
+    /// A deployment file could not be read.
+    #[error("configuration: {0}")]
+    Deployment(#[from] pact_bindings::deployment::DeploymentError),
+    /// The HTTP client could not be built.
+    #[error("http client: {0}")]
+    HttpClient(#[source] alloy::transports::http::reqwest::Error),
     /// The RPC failed in a way retrying does not fix.
     #[error("rpc {method}: {source}")]
     Rpc {

@@ -14,17 +14,12 @@ use pact_bindings::{
     escrow_enums::{RefundReason, Resolution, State},
     sol_enum::SolEnumNames,
 };
+use pact_db::bytea::{address as addr, b256 as hash};
 use sqlx::{Postgres, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
 type Key = (Address, B256);
 
-fn addr(b: &[u8]) -> IndexerResult<Address> {
-    Address::try_from(b).map_err(|_| IndexerError::Inconsistent("stored address malformed".into()))
-}
-fn hash(b: &[u8]) -> IndexerResult<B256> {
-    B256::try_from(b).map_err(|_| IndexerError::Inconsistent("stored hash malformed".into()))
-}
 fn num(s: &str) -> IndexerResult<U256> {
     s.parse()
         .map_err(|_| IndexerError::Inconsistent(format!("stored amount {s:?} malformed")))

@@ -13,14 +13,9 @@ use futures::{StreamExt, stream::FuturesOrdered};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, watch};
 
-/// When a block counts as safe to index without the live tail's per-block checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Finality {
-    /// `head - n` (n = 0 follows the head itself; reorgs are still detected and undone).
-    Confirmations(u64),
-    /// The node's `finalized` block tag.
-    FinalizedTag,
-}
+/// When a block counts as safe to index without the live tail's per-block checks
+/// (`Confirmations(0)` follows the head itself; reorgs are still detected and undone).
+pub use pact_bindings::Finality;
 
 /// Settings of one chain's follower.
 #[derive(Debug, Clone)]
@@ -122,23 +117,25 @@ impl Follower {
     }
 
     /// Runs until `shutdown` turns true. Transient failures (RPC, database, a reorg racing a
-    /// fetch) are logged and retried from the committed cursor; configuration errors end it.
+    /// fetch) are logged and retried from the committed cursor (first of all the check that the
+    /// node serves the configured chain, so a node that is not up yet is waited for);
+    /// configuration errors end it.
     #[tracing::instrument(skip_all, fields(chain_id = self.cfg.chain_id))]
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> IndexerResult<()> {
-        let node_chain = self.rpc.chain_id().await?;
-        if node_chain != self.cfg.chain_id {
-            return Err(IndexerError::Config(format!(
-                "{} serves chain {node_chain}, but the configuration says chain {}",
-                self.cfg.rpc_url, self.cfg.chain_id
-            )));
-        }
-        tracing::info!(rpc = %self.cfg.rpc_url, start = self.cfg.start_block, contracts = self.cfg.contracts.addresses().len(), "following");
+        let mut checked = false;
         let mut backoff = Duration::from_millis(100);
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
-            let pause = match self.step().await {
+            let done = match checked {
+                false => self.check_chain().await.map(|()| {
+                    checked = true;
+                    true
+                }),
+                true => self.step().await,
+            };
+            let pause = match done {
                 Ok(true) => {
                     backoff = Duration::from_millis(100);
                     continue;
@@ -146,7 +143,11 @@ impl Follower {
                 Ok(false) => self.cfg.poll_interval,
                 Err(e @ IndexerError::Config(_)) => return Err(e),
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "step failed; retrying from the committed cursor");
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "step failed; retrying from the committed cursor"
+                    );
                     let b = backoff;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     b
@@ -157,6 +158,19 @@ impl Follower {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+
+    /// Checks that the node serves the configured chain.
+    async fn check_chain(&self) -> IndexerResult<()> {
+        let node_chain = self.rpc.chain_id().await?;
+        if node_chain != self.cfg.chain_id {
+            return Err(IndexerError::Config(format!(
+                "{} serves chain {node_chain}, but the configuration says chain {}",
+                self.cfg.rpc_url, self.cfg.chain_id
+            )));
+        }
+        tracing::info!(rpc = %self.cfg.rpc_url, start = self.cfg.start_block, contracts = self.cfg.contracts.addresses().len(), "following");
+        Ok(())
     }
 
     /// One unit of progress; `false` when there was nothing to do.
@@ -179,7 +193,7 @@ impl Follower {
         }
         let safe = match self.cfg.finality {
             Finality::Confirmations(n) => head.number.saturating_sub(n),
-            Finality::FinalizedTag => self
+            Finality::Finalized => self
                 .rpc
                 .header(BlockNumberOrTag::Finalized)
                 .await?

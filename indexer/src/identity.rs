@@ -23,6 +23,7 @@ use pact_bindings::{
     stake_registry::{self, StakeRegistry::StakeRegistryEvents},
     staking_lite::{self, StakingLite::StakingLiteEvents},
 };
+use pact_db::bytea;
 use serde_json::{Map, Value, json};
 use sqlx::{Postgres, Row, Transaction};
 
@@ -347,10 +348,8 @@ pub async fn rewind(
             meta: LogMeta {
                 block_number: r.get::<i64, _>(0) as u64,
                 log_index: r.get::<i32, _>(1) as u32,
-                tx_hash: B256::try_from(r.get::<&[u8], _>(2))
-                    .map_err(|_| IndexerError::Inconsistent("stored hash".into()))?,
-                address: Address::try_from(r.get::<&[u8], _>(4))
-                    .map_err(|_| IndexerError::Inconsistent("stored address".into()))?,
+                tx_hash: bytea::b256(r.get(2))?,
+                address: bytea::address(r.get(4))?,
             },
             block_timestamp: r.get::<i64, _>(3) as u64,
             kind,

@@ -1,12 +1,7 @@
 //! `pact-indexer`: follows every configured chain into PostgreSQL until SIGINT/SIGTERM.
 
 use clap::Parser;
-use pact_indexer::{
-    config::{ChainSpec, Cli},
-    follower::Follower,
-    metrics,
-    store::Store,
-};
+use pact_indexer::{config::Cli, follower::Follower, metrics, store::Store};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -20,7 +15,7 @@ async fn main() -> eyre::Result<()> {
     let configs = cli
         .chains
         .iter()
-        .map(|spec| ChainSpec::parse(spec).and_then(|s| s.follower_config(&cli)))
+        .map(|spec| cli.follower_config(spec))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ids: Vec<u64> = configs.iter().map(|c| c.chain_id).collect();
     ids.sort_unstable();

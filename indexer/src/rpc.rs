@@ -1,23 +1,22 @@
-//! JSON-RPC access with the failure handling an indexer needs: per-request timeouts, retries with
-//! exponential backoff on transient faults (timeouts, 429, 5xx, truncated bodies), and an explicit
-//! [`LogsError::RangeTooLarge`] so callers split a `eth_getLogs` range instead of skipping it.
+//! JSON-RPC access with the failure handling an indexer needs: per-request timeouts, transient
+//! faults (timeouts, 429, 5xx, truncated bodies) resent by alloy's retry layer under
+//! [`pact_bindings::rpc::Transient`], and an explicit [`LogsError::RangeTooLarge`] so callers
+//! split a `eth_getLogs` range instead of skipping it. What the layer hands back fails the
+//! follower's step, which is retried from the committed cursor.
 
 use crate::{IndexerError, IndexerResult, metrics::ChainMetrics};
 use alloy::{
     eips::BlockNumberOrTag,
     primitives::{Address, B256, Bytes},
     providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::{
-        client::RpcClient,
-        types::{Filter, Log},
-    },
-    transports::{TransportError, TransportErrorKind, http::reqwest},
+    rpc::types::{Filter, Log},
+    transports::{TransportError, TransportErrorKind},
 };
-use std::{
-    future::{Future, IntoFuture},
-    sync::Arc,
-    time::Duration,
+use pact_bindings::{
+    chain_spec::parse_rpc_url,
+    rpc::{self, Transient, is_timeout},
 };
+use std::{sync::Arc, time::Duration};
 
 /// The parts of a block header the indexer keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,22 +31,25 @@ pub struct Head {
     pub timestamp: u64,
 }
 
-/// Why a `eth_getLogs` call failed after retries.
+/// Why a `eth_getLogs` call failed.
 #[derive(Debug)]
 pub enum LogsError {
     /// The node refused the range (too many results, range or response too large, or it timed
     /// out on it): split it.
     RangeTooLarge,
-    /// A fatal error.
+    /// Any other failure, once the transient ones were resent.
     Fatal(IndexerError),
 }
 
-/// A retrying RPC client for one chain.
+/// An RPC client for one chain.
 #[derive(Clone)]
 pub struct Rpc {
+    /// Every request but ranged `eth_getLogs`: transient faults, timeouts included, resent.
     provider: DynProvider,
+    /// `eth_getLogs` over more than one block: refusals and timeouts come back (to split the
+    /// range); other transient faults are resent.
+    ranges: DynProvider,
     metrics: Arc<ChainMetrics>,
-    max_backoff: Duration,
 }
 
 const TOO_LARGE_HINTS: [&str; 9] = [
@@ -73,86 +75,52 @@ fn is_range_too_large(err: &TransportError) -> bool {
     }
 }
 
-fn is_timeout(err: &TransportError) -> bool {
-    let text = err.to_string().to_lowercase();
-    text.contains("timed out") || text.contains("timeout")
-}
-
-/// Errors no retry fixes (the node rejected the request itself).
-fn is_fatal(err: &TransportError) -> bool {
-    match err {
-        TransportError::ErrorResp(payload) => {
-            // Invalid params / method not found: our request is wrong for this node.
-            matches!(payload.code, -32601 | -32602) && !is_range_too_large(err)
-        }
-        TransportError::SerError(_) | TransportError::UnsupportedFeature(_) => true,
-        _ => false,
-    }
+fn rpc_error(method: &'static str) -> impl FnOnce(TransportError) -> IndexerError {
+    move |source| IndexerError::Rpc { method, source }
 }
 
 impl Rpc {
     /// Connects to `url` with a per-request timeout.
     pub fn new(url: &str, timeout: Duration, metrics: Arc<ChainMetrics>) -> IndexerResult<Self> {
-        let url: reqwest::Url = url
-            .parse()
-            .map_err(|e| IndexerError::Config(format!("invalid rpc url {url:?}: {e}")))?;
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| IndexerError::Config(format!("http client: {e}")))?;
-        let rpc = RpcClient::new_http_with_client(client, url);
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .connect_client(rpc)
-            .erased();
+        let url = parse_rpc_url(url)?;
+        let connect = |policy: Transient| -> IndexerResult<DynProvider> {
+            let m = metrics.clone();
+            let client = rpc::client(
+                url.clone(),
+                Some(timeout),
+                policy.on_retry(move |_| m.rpc_error()),
+            )
+            .map_err(IndexerError::HttpClient)?;
+            Ok(ProviderBuilder::new()
+                .disable_recommended_fillers()
+                .connect_client(client)
+                .erased())
+        };
         Ok(Self {
-            provider,
+            provider: connect(Transient::default())?,
+            ranges: connect(
+                Transient::default().except(|e| is_range_too_large(e) || is_timeout(e)),
+            )?,
             metrics,
-            max_backoff: Duration::from_secs(5),
         })
-    }
-
-    /// Retries `f` on transient faults with exponential backoff, forever: a range is never
-    /// skipped. Fatal errors are returned.
-    async fn retry<T, F, Fut>(&self, method: &'static str, mut f: F) -> IndexerResult<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, TransportError>>,
-    {
-        let mut delay = Duration::from_millis(50);
-        loop {
-            match f().await {
-                Ok(v) => return Ok(v),
-                Err(err) if is_fatal(&err) => {
-                    return Err(IndexerError::Rpc {
-                        method,
-                        source: err,
-                    });
-                }
-                Err(err) => {
-                    self.metrics.rpc_error();
-                    tracing::warn!(method, error = %err, retry_in_ms = delay.as_millis() as u64, "rpc error, retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.max_backoff);
-                }
-            }
-        }
     }
 
     /// `eth_chainId`.
     pub async fn chain_id(&self) -> IndexerResult<u64> {
-        self.retry("eth_chainId", || self.provider.get_chain_id().into_future())
+        self.provider
+            .get_chain_id()
             .await
+            .map_err(rpc_error("eth_chainId"))
     }
 
     /// The header at `tag` (`latest`, `finalized`, a number); `None` when the node has no such
     /// block (yet, or any more after a reorg).
     pub async fn header(&self, tag: BlockNumberOrTag) -> IndexerResult<Option<Head>> {
         let block = self
-            .retry("eth_getBlockByNumber", || {
-                self.provider.get_block_by_number(tag).into_future()
-            })
-            .await?;
+            .provider
+            .get_block_by_number(tag)
+            .await
+            .map_err(rpc_error("eth_getBlockByNumber"))?;
         Ok(block.map(|b| Head {
             number: b.header.number,
             hash: b.header.hash,
@@ -161,9 +129,9 @@ impl Rpc {
         }))
     }
 
-    /// Logs of `addresses` in `[from, to]`. Transient faults are retried; a refused or timed-out
-    /// range is reported as [`LogsError::RangeTooLarge`] (after a couple of timeouts) so the
-    /// caller splits it.
+    /// Logs of `addresses` in `[from, to]`. Transient faults are resent; a range of several
+    /// blocks the node refused or timed out on is reported as [`LogsError::RangeTooLarge`] so
+    /// the caller splits it (a single block is resent like any request).
     pub async fn logs_in_range(
         &self,
         addresses: &[Address],
@@ -174,35 +142,19 @@ impl Rpc {
             .address(addresses.to_vec())
             .from_block(from)
             .to_block(to);
-        let mut delay = Duration::from_millis(50);
-        let mut timeouts = 0;
-        loop {
-            match self.provider.get_logs(&filter).await {
-                Ok(logs) => return Ok(logs),
-                Err(err) if is_range_too_large(&err) && to > from => {
-                    self.metrics.rpc_error();
-                    tracing::debug!(from, to, error = %err, "range refused, splitting");
-                    return Err(LogsError::RangeTooLarge);
-                }
-                Err(err) if is_fatal(&err) => {
-                    return Err(LogsError::Fatal(IndexerError::Rpc {
-                        method: "eth_getLogs",
-                        source: err,
-                    }));
-                }
-                Err(err) => {
-                    self.metrics.rpc_error();
-                    if is_timeout(&err) && to > from {
-                        timeouts += 1;
-                        if timeouts >= 2 {
-                            return Err(LogsError::RangeTooLarge);
-                        }
-                    }
-                    tracing::warn!(from, to, error = %err, retry_in_ms = delay.as_millis() as u64, "eth_getLogs failed, retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.max_backoff);
-                }
+        let provider = if to > from {
+            &self.ranges
+        } else {
+            &self.provider
+        };
+        match provider.get_logs(&filter).await {
+            Ok(logs) => Ok(logs),
+            Err(err) if to > from && (is_range_too_large(&err) || is_timeout(&err)) => {
+                self.metrics.rpc_error();
+                tracing::debug!(from, to, error = %err, "range refused, splitting");
+                Err(LogsError::RangeTooLarge)
             }
+            Err(err) => Err(LogsError::Fatal(rpc_error("eth_getLogs")(err))),
         }
     }
 
@@ -214,10 +166,10 @@ impl Rpc {
         let mut out = std::collections::HashMap::with_capacity(txs.len());
         for hash in txs {
             let tx = self
-                .retry("eth_getTransactionByHash", || {
-                    self.provider.get_transaction_by_hash(*hash).into_future()
-                })
-                .await?
+                .provider
+                .get_transaction_by_hash(*hash)
+                .await
+                .map_err(rpc_error("eth_getTransactionByHash"))?
                 .ok_or_else(|| {
                     IndexerError::Inconsistent(format!("transaction {hash} not found"))
                 })?;
@@ -231,8 +183,10 @@ impl Rpc {
         let filter = Filter::new()
             .address(addresses.to_vec())
             .at_block_hash(hash);
-        self.retry("eth_getLogs", || self.provider.get_logs(&filter))
+        self.provider
+            .get_logs(&filter)
             .await
+            .map_err(rpc_error("eth_getLogs"))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::{
     rpc::Head,
 };
 use alloy::primitives::B256;
+use pact_db::bytea::b256;
 use sqlx::{PgPool, Postgres, Transaction, postgres::PgPoolOptions};
 
 /// The channel `NOTIFY` is sent on after every commit; the payload is JSON
@@ -30,11 +31,6 @@ pub struct Cursor {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
-}
-
-fn b256(bytes: &[u8]) -> IndexerResult<B256> {
-    B256::try_from(bytes)
-        .map_err(|_| IndexerError::Inconsistent(format!("stored hash of {} bytes", bytes.len())))
 }
 
 impl Store {

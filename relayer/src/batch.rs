@@ -5,7 +5,7 @@
 //! converts, hashes and signs. `tests/it/vectors.rs` checks every byte against
 //! `contracts/test/vectors/lite_batch.json`.
 
-use crate::{RelayerError, RelayerResult};
+use crate::RelayerResult;
 use alloy::{
     primitives::{Address, B256, Bytes, U256, keccak256},
     signers::{SignerSync, local::PrivateKeySigner},
@@ -142,9 +142,7 @@ pub const HALF_ORDER: U256 = alloy::primitives::uint!(
 
 /// Signs `digest`: 65 bytes `r ‖ s ‖ v`, `v ∈ {27, 28}`, low `s`.
 pub fn sign_digest(signer: &PrivateKeySigner, digest: B256) -> RelayerResult<[u8; 65]> {
-    let sig = signer
-        .sign_hash_sync(&digest)
-        .map_err(|e| RelayerError::Signature(e.to_string()))?;
+    let sig = signer.sign_hash_sync(&digest)?;
     let sig = sig.normalize_s().unwrap_or(sig);
     let bytes = sig.as_bytes();
     debug_assert!(bytes[64] == 27 || bytes[64] == 28);

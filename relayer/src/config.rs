@@ -13,8 +13,13 @@ use alloy::{
     primitives::Address,
     providers::{DynProvider, Provider, ProviderBuilder},
 };
-use pact_bindings::Deployment;
+use pact_bindings::{
+    ChainSpec, Deployment,
+    chain_spec::{ChainSpecError, Key, parse_rpc_url},
+    rpc::{self, Transient},
+};
 use std::path::PathBuf;
+use url::Url;
 
 /// `pact-relayer`: signer daemons, relayer and keeper of Pact.
 #[derive(Debug, clap::Parser)]
@@ -40,62 +45,50 @@ pub enum Command {
     Keeper(KeeperArgs),
 }
 
-/// A satellite chain: `rpc=<url>,deployment=<path to deployments/<chain_id>.json>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SatelliteSpec {
-    /// JSON-RPC URL.
-    pub rpc: String,
-    /// Deployment file with `identityLite`, `didLite`, `stakingLite`.
-    pub deployment: PathBuf,
+/// Parses one `--satellite` value: `rpc=<url>,deployment=<path to deployments/<chain_id>.json>`
+/// ([`Key::ENDPOINT`]: the relayer writes to the satellite, so finality and start do not apply).
+pub fn parse_satellite(spec: &str) -> Result<ChainSpec, ChainSpecError> {
+    ChainSpec::parse(spec, Key::ENDPOINT)
 }
 
-impl SatelliteSpec {
-    /// Parses `rpc=..,deployment=..`.
-    pub fn parse(spec: &str) -> RelayerResult<Self> {
-        let (mut rpc, mut deployment) = (None, None);
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part.split_once('=') {
-                Some(("rpc", v)) => rpc = Some(v.to_string()),
-                Some(("deployment", v)) => deployment = Some(PathBuf::from(v)),
-                _ => {
-                    return Err(RelayerError::Config(format!(
-                        "--satellite {spec:?}: bad part {part:?}"
-                    )));
-                }
-            }
-        }
-        Ok(Self {
-            rpc: rpc.ok_or_else(|| {
-                RelayerError::Config(format!("--satellite {spec:?}: rpc= missing"))
-            })?,
-            deployment: deployment.ok_or_else(|| {
-                RelayerError::Config(format!("--satellite {spec:?}: deployment= missing"))
-            })?,
-        })
-    }
-
-    /// The Lites of the deployment.
-    pub fn lites(&self) -> RelayerResult<(u64, Vec<(LiteKind, Address)>)> {
-        let d =
-            Deployment::load(&self.deployment).map_err(|e| RelayerError::Config(e.to_string()))?;
-        let lites = [
-            (LiteKind::Identity, d.identity_lite),
-            (LiteKind::Did, d.did_lite),
-            (LiteKind::Staking, d.staking_lite),
-        ]
-        .into_iter()
-        .filter_map(|(k, a)| a.map(|a| (k, a)))
-        .collect();
-        Ok((d.chain_id, lites))
-    }
+/// The chain id and Lites of a satellite's deployment file.
+pub fn satellite_lites(spec: &ChainSpec) -> RelayerResult<(u64, Vec<(LiteKind, Address)>)> {
+    let d = Deployment::load(&spec.deployment)?;
+    let lites = [
+        (LiteKind::Identity, d.identity_lite),
+        (LiteKind::Did, d.did_lite),
+        (LiteKind::Staking, d.staking_lite),
+    ]
+    .into_iter()
+    .filter_map(|(k, a)| a.map(|a| (k, a)))
+    .collect();
+    Ok((d.chain_id, lites))
 }
 
-/// A read-only provider.
+/// A provider for `rpc` whose transient failures are resent ([`pact_bindings::rpc`]).
 pub fn provider(rpc: &str) -> RelayerResult<DynProvider> {
-    let url = rpc
-        .parse()
-        .map_err(|e| RelayerError::Config(format!("rpc url {rpc:?}: {e}")))?;
-    Ok(ProviderBuilder::new().connect_http(url).erased())
+    provider_at(&parse_rpc_url(rpc)?)
+}
+
+/// [`provider`] for a parsed URL.
+pub fn provider_at(rpc: &Url) -> RelayerResult<DynProvider> {
+    let client =
+        rpc::client(rpc.clone(), None, Transient::default()).map_err(RelayerError::HttpClient)?;
+    Ok(ProviderBuilder::new().connect_client(client).erased())
+}
+
+/// The `--satellite` flags of `signer` and `relay`.
+#[derive(Debug, clap::Args)]
+pub struct SatelliteArgs {
+    /// Satellites, `rpc=<url>,deployment=<path>`; repeat, or separate with `;` in the environment.
+    #[arg(
+        long = "satellite",
+        env = "PACT_SATELLITES",
+        value_delimiter = ';',
+        required = true,
+        value_parser = parse_satellite
+    )]
+    pub specs: Vec<ChainSpec>,
 }
 
 /// `pact-relayer signer`.
@@ -105,19 +98,14 @@ pub struct SignerArgs {
     #[arg(long, env = "PACT_SIGNER_KEY", hide_env_values = true)]
     pub key: String,
     /// Home chain JSON-RPC URL.
-    #[arg(long, env = "PACT_HOME_RPC")]
-    pub home_rpc: String,
+    #[arg(long, env = "PACT_HOME_RPC", value_parser = parse_rpc_url)]
+    pub home_rpc: Url,
     /// Home deployment file (`identityRegistry`, `didRegistry`, `stakeRegistry`, `identityDeployBlock`).
     #[arg(long, env = "PACT_HOME_DEPLOYMENT")]
     pub home_deployment: PathBuf,
-    /// Satellites, `rpc=<url>,deployment=<path>`; repeat, or separate with `;` in the environment.
-    #[arg(
-        long = "satellite",
-        env = "PACT_SATELLITES",
-        value_delimiter = ';',
-        required = true
-    )]
-    pub satellites: Vec<String>,
+    /// The satellites.
+    #[command(flatten)]
+    pub satellites: SatelliteArgs,
     /// Home blocks below the head treated as final (ignored with `--finalized-tag`).
     #[arg(long, env = "PACT_CONFIRMATIONS", default_value_t = 2)]
     pub confirmations: u64,
@@ -167,17 +155,15 @@ impl SignerArgs {
 
     /// The targets from the deployments.
     pub fn targets(&self) -> RelayerResult<(u64, Vec<LiteTarget>)> {
-        let home = Deployment::load(&self.home_deployment)
-            .map_err(|e| RelayerError::Config(e.to_string()))?;
+        let home = Deployment::load(&self.home_deployment)?;
         let start = home
             .identity_deploy_block
             .or(home.deploy_block)
             .unwrap_or(0);
         let mut out = Vec::new();
-        for s in &self.satellites {
-            let spec = SatelliteSpec::parse(s)?;
-            let (chain_id, lites) = spec.lites()?;
-            let sat = provider(&spec.rpc)?;
+        for spec in &self.satellites.specs {
+            let (chain_id, lites) = satellite_lites(spec)?;
+            let sat = provider_at(&spec.rpc)?;
             for (kind, lite) in lites {
                 let source = match kind {
                     LiteKind::Identity => home.identity_registry,
@@ -233,14 +219,9 @@ impl FeeArgs {
 /// `pact-relayer relay`.
 #[derive(Debug, clap::Args)]
 pub struct RelayArgs {
-    /// Satellites, `rpc=<url>,deployment=<path>`; repeat, or separate with `;` in the environment.
-    #[arg(
-        long = "satellite",
-        env = "PACT_SATELLITES",
-        value_delimiter = ';',
-        required = true
-    )]
-    pub satellites: Vec<String>,
+    /// The satellites.
+    #[command(flatten)]
+    pub satellites: SatelliteArgs,
     /// Fees and key.
     #[command(flatten)]
     pub fees: FeeArgs,
@@ -259,8 +240,8 @@ pub struct RelayArgs {
 #[derive(Debug, clap::Args)]
 pub struct KeeperArgs {
     /// Chain JSON-RPC URL.
-    #[arg(long, env = "PACT_RPC")]
-    pub rpc: String,
+    #[arg(long, env = "PACT_RPC", value_parser = parse_rpc_url)]
+    pub rpc: Url,
     /// Deployment file with `escrow` and `deployBlock`.
     #[arg(long, env = "PACT_DEPLOYMENT")]
     pub deployment: PathBuf,
@@ -273,4 +254,61 @@ pub struct KeeperArgs {
     /// Idle polling interval, milliseconds.
     #[arg(long, env = "PACT_POLL_MS", default_value_t = 1000)]
     pub poll_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn relay(satellite: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([
+            "pact-relayer",
+            "relay",
+            "--key",
+            "0x01",
+            "--satellite",
+            satellite,
+        ])
+    }
+
+    #[test]
+    fn satellite_flags_take_rpc_and_deployment_only() {
+        let cli = relay("rpc=http://127.0.0.1:8546,deployment=d/31338.json").unwrap();
+        let Command::Relay(args) = cli.command else {
+            panic!("relay")
+        };
+        assert_eq!(
+            args.satellites.specs[0].rpc.as_str(),
+            "http://127.0.0.1:8546/"
+        );
+        assert_eq!(
+            args.satellites.specs[0].deployment,
+            std::path::Path::new("d/31338.json")
+        );
+        for (spec, want) in [
+            (
+                "rpc=http://x,deployment=y,start=4",
+                "unknown key \"start\" (known: rpc, deployment)",
+            ),
+            ("rpc=http://x", "deployment=<path> is missing"),
+            (
+                "rpc=ws://x,deployment=y",
+                "scheme \"ws\" is not http or https",
+            ),
+        ] {
+            let err = relay(spec).unwrap_err().to_string();
+            assert!(
+                err.contains("--satellite") && err.contains(want),
+                "{spec}: {err}"
+            );
+        }
+        let err = Cli::try_parse_from(["pact-relayer", "keeper", "--rpc", "localhost:8545"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--rpc") && err.contains("is not http or https"),
+            "{err}"
+        );
+    }
 }

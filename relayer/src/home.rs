@@ -251,7 +251,7 @@ impl Planner {
             .home
             .get_logs(&filter)
             .await
-            .map_err(RelayerError::rpc)?;
+            .map_err(RelayerError::rpc("eth_getLogs"))?;
         let mut out = Vec::with_capacity(logs.len());
         for log in &logs {
             if log.removed {
@@ -393,7 +393,7 @@ impl Planner {
             .home
             .get_block_by_number(cursor_block(to_cursor).into())
             .await
-            .map_err(RelayerError::rpc)?
+            .map_err(RelayerError::rpc("eth_getBlockByNumber"))?
             .ok_or_else(|| {
                 RelayerError::Home(format!("home block {} missing", cursor_block(to_cursor)))
             })?;
@@ -420,7 +420,7 @@ impl Planner {
                 .block(BlockId::number(first - 1))
                 .call()
                 .await
-                .map_err(RelayerError::contract)?;
+                .map_err(RelayerError::contract("identityOf"))?;
             IdState {
                 owner: rec.owner,
                 wallet: rec.wallet,

@@ -9,7 +9,7 @@
 
 use crate::{RelayerError, RelayerResult, tx::TxSender};
 use alloy::{
-    primitives::{Address, B256, Bytes},
+    primitives::{Address, Bytes},
     providers::{DynProvider, Provider},
     rpc::types::Filter,
     sol_types::{SolCall, SolEvent},
@@ -80,7 +80,7 @@ impl Keeper {
                 Ok(p) if p.transactions > 0 => {}
                 Ok(_) => tokio::time::sleep(self.cfg.poll).await,
                 Err(e) => {
-                    tracing::warn!(error = %e, "keeper pass failed");
+                    tracing::warn!(error = &e as &dyn std::error::Error, "keeper pass failed");
                     tokio::time::sleep(self.cfg.poll * 4).await;
                 }
             }
@@ -107,7 +107,7 @@ impl Keeper {
                 .provider
                 .get_logs(&filter)
                 .await
-                .map_err(RelayerError::rpc)?;
+                .map_err(RelayerError::rpc("eth_getLogs"))?;
             let mut tx = self.db.begin().await?;
             for log in logs {
                 let Some(id) = log.topics().get(1) else {
@@ -145,8 +145,8 @@ impl Keeper {
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
-            .map_err(RelayerError::rpc)?
-            .ok_or_else(|| RelayerError::Rpc("no latest block".into()))?;
+            .map_err(RelayerError::rpc("eth_getBlockByNumber"))?
+            .ok_or(RelayerError::Missing("latest block"))?;
         let (head, now) = (head_block.header.number, head_block.header.timestamp);
         self.scan(chain_id, head).await?;
         let open: Vec<Vec<u8>> = sqlx::query_scalar!(
@@ -159,18 +159,18 @@ impl Keeper {
         let escrow = PactEscrow::new(self.cfg.escrow, self.provider.clone());
         let mut due = Vec::new();
         for id in open {
-            let id = B256::from_slice(&id);
+            let id = pact_db::bytea::b256(&id)?;
             let next = escrow
                 .nextDeadline(id)
                 .call()
                 .await
-                .map_err(RelayerError::contract)?;
+                .map_err(RelayerError::contract("nextDeadline"))?;
             if next.action == Action::NONE as u8 {
                 let order = escrow
                     .getOrder(id)
                     .call()
                     .await
-                    .map_err(RelayerError::contract)?;
+                    .map_err(RelayerError::contract("getOrder"))?;
                 if State::try_from(order.state).is_ok_and(State::is_terminal) {
                     sqlx::query!(
                         "UPDATE relayer_keeper_orders SET done = true WHERE chain_id = $1 AND escrow = $2 AND order_id = $3",
@@ -195,7 +195,7 @@ impl Keeper {
                 .advanceMany(ids.clone())
                 .call()
                 .await
-                .map_err(RelayerError::contract)?;
+                .map_err(RelayerError::contract("advanceMany"))?;
             if advanced == alloy::primitives::U256::ZERO {
                 continue;
             }

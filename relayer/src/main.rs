@@ -4,7 +4,7 @@ use clap::Parser;
 use eyre::{Context, Result, eyre};
 use pact_bindings::Deployment;
 use pact_relayer::{
-    config::{Cli, Command, SatelliteSpec, provider},
+    config::{Cli, Command, provider_at, satellite_lites},
     keeper::{Keeper, KeeperConfig},
     relay::{RelayTarget, Relayer},
     signer::{self, SignerConfig},
@@ -39,7 +39,7 @@ async fn main() -> Result<()> {
                 args.key.parse().wrap_err("--key")?;
             let (home_chain_id, targets) = args.targets()?;
             let cfg = SignerConfig {
-                home: provider(&args.home_rpc)?,
+                home: provider_at(&args.home_rpc)?,
                 home_chain_id,
                 finality: args.finality(),
                 params: args.params(),
@@ -61,10 +61,9 @@ async fn main() -> Result<()> {
             let key: alloy::signers::local::PrivateKeySigner =
                 args.fees.key.parse().wrap_err("--key")?;
             let poll = Duration::from_millis(args.poll_ms);
-            for s in &args.satellites {
-                let spec = SatelliteSpec::parse(s)?;
-                let (chain_id, lites) = spec.lites()?;
-                let p = provider(&spec.rpc)?;
+            for spec in &args.satellites.specs {
+                let (chain_id, lites) = satellite_lites(spec)?;
+                let p = provider_at(&spec.rpc)?;
                 let sender = Arc::new(
                     TxSender::new(p.clone(), key.clone(), db.clone(), args.fees.policy()).await?,
                 );
@@ -106,7 +105,7 @@ async fn main() -> Result<()> {
                 args.fees.key.parse().wrap_err("--key")?;
             let d = Deployment::load(&args.deployment)?;
             let escrow = d.escrow.ok_or_else(|| eyre!("deployment has no escrow"))?;
-            let p = provider(&args.rpc)?;
+            let p = provider_at(&args.rpc)?;
             let sender =
                 Arc::new(TxSender::new(p.clone(), key, db.clone(), args.fees.policy()).await?);
             let k = Keeper::new(

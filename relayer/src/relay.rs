@@ -7,10 +7,12 @@
 use crate::{
     RelayerError, RelayerResult,
     batch::{Batch, LiteKind, concat_sorted, recover},
+    lite::LiteAt,
     store::{self, LiteId},
     tx::TxSender,
 };
 use alloy::{
+    eips::BlockId,
     primitives::{Address, B256, Bytes, keccak256},
     providers::{DynProvider, Provider},
     sol_types::SolCall,
@@ -96,7 +98,7 @@ impl Relayer {
                 Ok(StepOutcome::NoQuorum) => tokio::time::sleep(poll).await,
                 Ok(StepOutcome::Paused) => tokio::time::sleep(poll * 100).await,
                 Err(e) => {
-                    tracing::warn!(lite = %self.t.lite, error = %e, "relay step failed");
+                    tracing::warn!(lite = %self.t.lite, error = &e as &dyn std::error::Error, "relay step failed");
                     tokio::time::sleep(poll * 4).await;
                 }
             }
@@ -107,44 +109,16 @@ impl Relayer {
     #[tracing::instrument(skip_all, fields(lite = %self.t.lite, chain_id = self.t.chain_id), err)]
     pub async fn step(&mut self) -> RelayerResult<StepOutcome> {
         let t = self.t.clone();
-        let lite = StakingLite::new(t.lite, t.provider.clone());
         // One consistent view (a rotation may land between calls).
-        let at = alloy::eips::BlockId::number(
-            t.provider
-                .get_block_number()
-                .await
-                .map_err(RelayerError::rpc)?,
-        );
-        if lite
-            .paused()
-            .block(at)
-            .call()
-            .await
-            .map_err(RelayerError::contract)?
-        {
+        let view = LiteAt::latest(t.provider.clone(), t.lite).await?;
+        if view.paused().await? {
             return Ok(StepOutcome::Paused);
         }
-        let wm = lite
-            .watermark()
-            .block(at)
-            .call()
-            .await
-            .map_err(RelayerError::contract)?;
+        let wm = view.watermark().await?;
         let (set_id, next) = (wm.signerSetId, wm.lastSequence + 1);
-        let members: HashSet<Address> = lite
-            .signers()
-            .block(at)
-            .call()
-            .await
-            .map_err(RelayerError::contract)?
-            .into_iter()
-            .collect();
-        let threshold = lite
-            .threshold()
-            .block(at)
-            .call()
-            .await
-            .map_err(RelayerError::contract)? as usize;
+        let members: HashSet<Address> = view.signers().await?.into_iter().collect();
+        let threshold = view.threshold().await? as usize;
+        let lite = view.contract();
         let rows = store::signatures_for(
             &self.db,
             LiteId {
@@ -194,7 +168,7 @@ impl Relayer {
         }
         // A signer with valid signatures on two digests for this (sequence, set) equivocated:
         // report it on chain, which pauses the Lite for good.
-        if let Some(outcome) = self.report_equivocation(&lite, next, &by_digest).await? {
+        if let Some(outcome) = self.report_equivocation(lite, next, &by_digest).await? {
             return Ok(outcome);
         }
         if by_digest.len() > 1 {
@@ -224,7 +198,7 @@ impl Relayer {
             .call()
             .await
         {
-            return self.on_revert(&lite, next, e).await;
+            return self.on_revert(lite, next, e).await;
         }
         let input: Bytes = call.abi_encode().into();
         let receipt = match t
@@ -235,7 +209,7 @@ impl Relayer {
             Ok(r) => r,
             Err(e) => {
                 // Whatever happened, the watermark tells whether the batch is in.
-                if applied(&lite, next).await? {
+                if applied(lite, next).await? {
                     return Ok(StepOutcome::AlreadyApplied);
                 }
                 return Err(e);
@@ -254,7 +228,7 @@ impl Relayer {
                 count: batch.header.count,
             })
         } else {
-            if applied(&lite, next).await? {
+            if applied(lite, next).await? {
                 return Ok(StepOutcome::AlreadyApplied);
             }
             Err(RelayerError::Tx(format!(
@@ -297,7 +271,10 @@ impl Relayer {
                 )
                 .await
             {
-                tracing::warn!(error = %e, "equivocation report would revert");
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "equivocation report would revert"
+                );
                 continue;
             }
             let receipt = self
@@ -354,10 +331,8 @@ async fn applied(
     lite: &StakingLite::StakingLiteInstance<DynProvider>,
     next: u64,
 ) -> RelayerResult<bool> {
-    let wm = lite
+    let wm = LiteAt::new(lite.provider().clone(), *lite.address(), BlockId::latest())
         .watermark()
-        .call()
-        .await
-        .map_err(RelayerError::contract)?;
+        .await?;
     Ok(wm.lastSequence >= next)
 }

@@ -7,6 +7,7 @@ use crate::{
     RelayerError, RelayerResult,
     batch::{Batch, LiteKind, sign_digest},
     home::{PlanParams, Planner},
+    lite::LiteAt,
     store::{self, LiteId, SignOutcome},
 };
 use alloy::{
@@ -15,18 +16,12 @@ use alloy::{
     providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
 };
-use pact_bindings::staking_lite::StakingLite;
 use sqlx::PgPool;
 use std::time::Duration;
 
-/// How the daemon decides a home block is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Finality {
-    /// `head - n` (anvil, local chains).
-    Confirmations(u64),
-    /// The node's `finalized` tag.
-    Finalized,
-}
+/// How the daemon decides a home block is final: `head - n` (anvil, local chains) or the node's
+/// `finalized` tag.
+pub use pact_bindings::Finality;
 
 /// One Lite a daemon signs for.
 #[derive(Debug, Clone)]
@@ -112,12 +107,12 @@ pub async fn finalized_block(home: &DynProvider, finality: Finality) -> RelayerR
         Finality::Confirmations(n) => Ok(home
             .get_block_number()
             .await
-            .map_err(RelayerError::rpc)?
+            .map_err(RelayerError::rpc("eth_blockNumber"))?
             .saturating_sub(n)),
         Finality::Finalized => Ok(home
             .get_block_by_number(BlockNumberOrTag::Finalized)
             .await
-            .map_err(RelayerError::rpc)?
+            .map_err(RelayerError::rpc("eth_getBlockByNumber"))?
             .map(|b| b.header.number)
             .unwrap_or(0)),
     }
@@ -136,7 +131,7 @@ pub async fn run(
         tasks.spawn(async move { run_one(db, key, cfg, t).await });
     }
     while let Some(res) = tasks.join_next().await {
-        res.map_err(|e| RelayerError::Config(format!("signer task panicked: {e}")))??;
+        res??;
     }
     Ok(())
 }
@@ -168,7 +163,7 @@ pub async fn run_one(
                 tokio::time::sleep(cfg.poll * 20).await;
             }
             Err(e) => {
-                tracing::warn!(signer = %me, lite = %t.lite, error = %e, "signer step failed");
+                tracing::warn!(signer = %me, lite = %t.lite, error = &e as &dyn std::error::Error, "signer step failed");
                 tokio::time::sleep(cfg.poll * 4).await;
             }
         }
@@ -188,43 +183,13 @@ pub async fn step(
         chain_id: t.chain_id,
         lite: t.lite,
     };
-    let lite = StakingLite::new(t.lite, t.satellite.clone());
-    // Read pause flag, membership and watermark at one satellite block (a consistent view even
-    // when a rotation lands in between), named by its hash: a node that has not finished
-    // committing a new head's state answers for the hash exactly or not at all, never with a mix of
-    // the old and the new state (seen with anvil under load: membership of the old set read
-    // together with the watermark of the new one).
-    let head = t
-        .satellite
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .map_err(RelayerError::rpc)?
-        .ok_or_else(|| RelayerError::Rpc("no latest satellite block".into()))?;
-    let at = alloy::eips::BlockId::hash(head.header.hash);
-    if lite
-        .paused()
-        .block(at)
-        .call()
-        .await
-        .map_err(RelayerError::contract)?
-    {
+    // Pause flag, membership and watermark at one satellite block (a consistent view even when a
+    // rotation lands in between).
+    let view = LiteAt::latest(t.satellite.clone(), t.lite).await?;
+    if view.paused().await? || !view.is_signer(me).await? {
         return Ok(0);
     }
-    if !lite
-        .isSigner(me)
-        .block(at)
-        .call()
-        .await
-        .map_err(RelayerError::contract)?
-    {
-        return Ok(0);
-    }
-    let wm = lite
-        .watermark()
-        .block(at)
-        .call()
-        .await
-        .map_err(RelayerError::contract)?;
+    let wm = view.watermark().await?;
     let set_id = wm.signerSetId;
     // The operator's rotation also says who is in the set it creates: a daemon it leaves out does
     // not sign for that set, whatever a node answered.

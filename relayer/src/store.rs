@@ -5,6 +5,7 @@ use crate::{
     batch::{Batch, BatchHeader},
 };
 use alloy::primitives::{Address, B256, Bytes, keccak256};
+use pact_db::bytea::{address, b256};
 use sqlx::PgPool;
 
 /// Identifies one Lite on one satellite chain.
@@ -51,21 +52,6 @@ pub enum SignOutcome {
     AlreadySigned,
 }
 
-/// A stored 32-byte hash (a shorter or longer value is a corrupt row, not a panic).
-pub(crate) fn b256(bytes: &[u8]) -> RelayerResult<B256> {
-    B256::try_from(bytes).map_err(|_| corrupt(format!("stored hash of {} bytes", bytes.len())))
-}
-
-/// A stored 20-byte address.
-fn address(bytes: &[u8]) -> RelayerResult<Address> {
-    Address::try_from(bytes)
-        .map_err(|_| corrupt(format!("stored address of {} bytes", bytes.len())))
-}
-
-fn corrupt(what: String) -> RelayerError {
-    RelayerError::Db(sqlx::Error::Decode(what.into()))
-}
-
 /// Publishes `batch` and `signature` by `signer`, unless `signer` already signed a different
 /// digest for this (chain, Lite, signer set, sequence): then nothing is written and
 /// [`RelayerError::Equivocation`] is returned. `signature` is only computed when needed.
@@ -104,11 +90,11 @@ pub async fn sign_once(
     )
     .fetch_all(&mut *tx)
     .await?;
-    if let Some(prev) = existing
+    let existing = existing
         .iter()
-        .map(|d| B256::from_slice(d))
-        .find(|d| *d != digest)
-    {
+        .map(|d| b256(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(&prev) = existing.iter().find(|d| **d != digest) {
         return Err(RelayerError::Equivocation {
             chain_id: id.chain_id,
             lite: id.lite,

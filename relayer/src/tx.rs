@@ -70,13 +70,16 @@ impl TxSender {
                 "bump_percent must be at least 10".into(),
             ));
         }
-        let chain_id = provider.get_chain_id().await.map_err(RelayerError::rpc)?;
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(RelayerError::rpc("eth_chainId"))?;
         let addr = key.address();
         let mined = provider
             .get_transaction_count(addr)
             .latest()
             .await
-            .map_err(RelayerError::rpc)?;
+            .map_err(RelayerError::rpc("eth_getTransactionCount"))?;
         let stored: Option<i64> = sqlx::query_scalar!(
             "SELECT next_nonce FROM relayer_nonces WHERE chain_id = $1 AND address = $2",
             chain_id as i64,
@@ -117,13 +120,13 @@ impl TxSender {
         .fetch_all(&self.db)
         .await?;
         for row in &open {
-            let hash = crate::store::b256(&row.tx_hash)?;
+            let hash = pact_db::bytea::b256(&row.tx_hash)?;
             let nonce = &row.nonce;
             let receipt = self
                 .provider
                 .get_transaction_receipt(hash)
                 .await
-                .map_err(RelayerError::rpc)?;
+                .map_err(RelayerError::rpc("eth_getTransactionReceipt"))?;
             if let Some(r) = receipt {
                 self.record_mined(*nonce as u64, r.transaction_hash, r.gas_used)
                     .await?;
@@ -190,7 +193,7 @@ impl TxSender {
                 .provider
                 .get_transaction_receipt(*h)
                 .await
-                .map_err(RelayerError::rpc)?
+                .map_err(RelayerError::rpc("eth_getTransactionReceipt"))?
             {
                 self.record_mined(nonce, *h, r.gas_used).await?;
                 *next = nonce + 1;
@@ -230,7 +233,7 @@ impl TxSender {
             .get_transaction_count(addr)
             .latest()
             .await
-            .map_err(RelayerError::rpc)?;
+            .map_err(RelayerError::rpc("eth_getTransactionCount"))?;
         // One transaction in flight per account (we hold the lock), so the chain's mined count
         // is the next nonce: higher if another process used the account, lower if a satellite
         // reorg dropped our transactions (they are outbid below through their stored fees).
@@ -251,13 +254,13 @@ impl TxSender {
             .estimate_gas(req)
             .block(alloy::eips::BlockId::latest())
             .await
-            .map_err(|e| RelayerError::Tx(format!("estimate: {e}")))?;
+            .map_err(RelayerError::rpc("eth_estimateGas"))?;
         let gas_limit = gas + gas / 5 + 10_000;
         let est = self
             .provider
             .estimate_eip1559_fees()
             .await
-            .map_err(RelayerError::rpc)?;
+            .map_err(RelayerError::rpc("eth_feeHistory"))?;
         let (mut max_fee, mut prio) = (est.max_fee_per_gas, est.max_priority_fee_per_gas.max(1));
         // An earlier attempt at this nonce (this run or a crashed one) must be outbid.
         let prev = sqlx::query!(
@@ -293,10 +296,7 @@ impl TxSender {
                 access_list: Default::default(),
                 input: input.clone(),
             };
-            let sig = self
-                .key
-                .sign_transaction_sync(&mut tx)
-                .map_err(|e| RelayerError::Signature(e.to_string()))?;
+            let sig = self.key.sign_transaction_sync(&mut tx)?;
             let signed = tx.into_signed(sig);
             let hash = *signed.hash();
             let raw = TxEnvelope::from(signed).encoded_2718();
@@ -337,7 +337,7 @@ impl TxSender {
                 .get_transaction_count(addr)
                 .latest()
                 .await
-                .map_err(RelayerError::rpc)?;
+                .map_err(RelayerError::rpc("eth_getTransactionCount"))?;
             if mined > nonce {
                 // Something else used the nonce (or our receipt just appeared): look once more.
                 if let Some(r) = self.settle_if_mined(nonce, &hashes, &mut next).await? {
@@ -359,7 +359,7 @@ impl TxSender {
                 .provider
                 .estimate_eip1559_fees()
                 .await
-                .map_err(RelayerError::rpc)?;
+                .map_err(RelayerError::rpc("eth_feeHistory"))?;
             let (old_fee, old_prio) = (max_fee, prio);
             max_fee = bump(max_fee, self.policy.bump_percent).max(est.max_fee_per_gas);
             prio = bump(prio, self.policy.bump_percent).max(est.max_priority_fee_per_gas);

@@ -207,6 +207,12 @@ where
     }
 }
 
+/// The `--chain`/`--satellite` value of the chain at `rpc` with deployment file `deployment`.
+pub fn chain_spec(rpc: &str, deployment: &std::path::Path) -> Result<String> {
+    let rpc = pact_bindings::chain_spec::parse_rpc_url(rpc)?;
+    Ok(pact_bindings::ChainSpec::new(rpc, deployment).to_string())
+}
+
 /// A free loopback TCP port.
 pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -473,20 +479,12 @@ impl Stack {
     }
 
     /// `--chain` values of the indexer.
-    fn chain_specs(&self) -> Vec<String> {
-        let mut specs = vec![format!(
-            "rpc={},deployment={}",
-            self.home.rpc_url(),
-            self.home_deployment.display()
-        )];
+    fn chain_specs(&self) -> Result<Vec<String>> {
+        let mut specs = vec![chain_spec(&self.home.rpc_url(), &self.home_deployment)?];
         if let (Some(sat), Some(dep)) = (&self.sat, &self.sat_deployment) {
-            specs.push(format!(
-                "rpc={},deployment={}",
-                sat.rpc_url(),
-                dep.display()
-            ));
+            specs.push(chain_spec(&sat.rpc_url(), dep)?);
         }
-        specs
+        Ok(specs)
     }
 
     /// Starts `pact-indexer` on this stack's database (again, after a kill).
@@ -502,7 +500,7 @@ impl Stack {
 
     /// Starts an indexer named `name` over this stack's chains into the database at `url`.
     pub fn start_indexer_as(&mut self, name: &str, url: &str, extra: &[&str]) -> Result<()> {
-        let specs = self.chain_specs();
+        let specs = self.chain_specs()?;
         let metrics = self
             .config
             .metrics_port
@@ -554,7 +552,7 @@ impl Stack {
             .sat_deployment
             .as_ref()
             .ok_or_else(|| eyre!("no satellite in this stack"))?;
-        Ok(format!("rpc={sat_rpc},deployment={}", dep.display()))
+        chain_spec(sat_rpc, dep)
     }
 
     fn sat_rpc(&self) -> Result<String> {

@@ -1,6 +1,7 @@
 //! A fault-injecting JSON-RPC proxy in front of a real node, for testing that clients survive a
-//! flaky RPC: HTTP 429 and 503 answers, delays, truncated bodies, and `eth_getLogs` refusals
-//! ("query returned more than N results") like hosted providers send.
+//! flaky RPC: HTTP 429 and 503 answers, delays, truncated bodies, `eth_getLogs` refusals
+//! ("query returned more than N results") like hosted providers send, and `eth_getLogs` over
+//! long ranges that stall (a node that times out on large ranges).
 
 use alloy::transports::http::reqwest;
 use axum::{
@@ -31,6 +32,10 @@ pub struct Faults {
     pub delay: Duration,
     /// Refuse `eth_getLogs` answers holding more than this many logs.
     pub max_logs: Option<usize>,
+    /// Hold `eth_getLogs` requests over more than this many blocks for `stall` before answering.
+    pub stall_ranges_over: Option<u64>,
+    /// How long a stalled request is held.
+    pub stall: Duration,
 }
 
 /// Counters of what the proxy did.
@@ -42,6 +47,8 @@ pub struct FaultStats {
     pub injected: AtomicU64,
     /// `eth_getLogs` refusals for too many results.
     pub refused_logs: AtomicU64,
+    /// `eth_getLogs` requests held for [`Faults::stall`].
+    pub stalled_logs: AtomicU64,
 }
 
 struct Inner {
@@ -107,6 +114,13 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> impl IntoRespon
         inner.stats.injected.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(faults.delay).await;
     }
+    if let Some(over) = faults.stall_ranges_over
+        && log_range_len(&body).is_some_and(|len| len > over)
+    {
+        inner.stats.injected.fetch_add(1, Ordering::Relaxed);
+        inner.stats.stalled_logs.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(faults.stall).await;
+    }
     let mut edge = faults.server_error;
     if roll < edge {
         inner.stats.injected.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +166,20 @@ async fn handle(State(inner): State<Arc<Inner>>, body: Bytes) -> impl IntoRespon
         return (StatusCode::OK, answer.slice(..answer.len() / 2));
     }
     (StatusCode::OK, answer)
+}
+
+/// The number of blocks an `eth_getLogs` request with numeric `fromBlock`/`toBlock` spans.
+fn log_range_len(request: &[u8]) -> Option<u64> {
+    let req: serde_json::Value = serde_json::from_slice(request).ok()?;
+    if req.get("method")?.as_str()? != "eth_getLogs" {
+        return None;
+    }
+    let filter = req.get("params")?.get(0)?;
+    let block = |key: &str| {
+        let hex = filter.get(key)?.as_str()?.strip_prefix("0x")?;
+        u64::from_str_radix(hex, 16).ok()
+    };
+    Some(block("toBlock")?.saturating_sub(block("fromBlock")?) + 1)
 }
 
 /// A JSON-RPC error in place of an `eth_getLogs` answer with more than `max` logs.

@@ -11,9 +11,12 @@ use crate::{
     types::{Amount, Cursor, OrderId, Page, format_units, hex0x, limit, parse_address, text},
     webhooks,
 };
-use alloy::primitives::{Address, B256};
+use alloy::primitives::Address;
 use axum::{Json, extract::State, http::StatusCode};
-use pact_db::states::{AppOrderStatus, ListingKind, ListingStatus};
+use pact_db::{
+    bytea,
+    states::{AppOrderStatus, ListingKind, ListingStatus},
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,11 +27,12 @@ impl AppOrder {
         let dec = self.token_decimals as u32;
         Negotiation {
             order_id: hex0x(&self.order_id),
+            // `app_orders.order_id` is 32 bytes by its CHECK constraint.
             buyer_address: hex0x(
-                pact_bindings::buyer_of(
-                    B256::try_from(self.order_id.as_slice()).unwrap_or_default(),
-                )
-                .as_slice(),
+                bytea::b256(&self.order_id)
+                    .map(pact_bindings::buyer_of)
+                    .unwrap_or_default()
+                    .as_slice(),
             ),
             listing_id: self.listing_id,
             buyer_agent: self.buyer_handle.clone(),
@@ -181,7 +185,7 @@ async fn buyer_wallet(
         .await?
         .map(|r| (r.address,));
     match bound {
-        Some((a,)) => Ok(Address::from_slice(&a)),
+        Some((a,)) => Ok(bytea::address(&a)?),
         None if requested.is_some() => Err(ApiError::unprocessable(
             "buyer_address_not_bound",
             "buyer_address must be an address the buyer bound to its agent",

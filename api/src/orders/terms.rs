@@ -10,6 +10,7 @@
 use super::AppOrder;
 use crate::types::hex0x;
 use alloy::primitives::{Address, B256, U256, keccak256};
+use pact_db::bytea;
 use serde::Serialize;
 
 /// The largest integer an RFC 8785 number holds exactly (`2^53 - 1`): a chain id above it has no
@@ -90,10 +91,10 @@ impl AppOrder {
                 .filter(|c| *c <= MAX_SAFE_INTEGER)?,
             deliver_by: u32::try_from(self.deliver_by?).ok()?,
             details: self.details.as_deref().unwrap_or(""),
-            escrow: Address::try_from(self.escrow.as_slice()).ok()?,
-            order_id: B256::try_from(self.order_id.as_slice()).ok()?,
-            seller: Address::try_from(self.seller_address.as_deref()?).ok()?,
-            token: Address::try_from(self.token.as_slice()).ok()?,
+            escrow: bytea::address(&self.escrow).ok()?,
+            order_id: bytea::b256(&self.order_id).ok()?,
+            seller: bytea::address(self.seller_address.as_deref()?).ok()?,
+            token: bytea::address(&self.token).ok()?,
         })
     }
 }

@@ -61,24 +61,15 @@ pub struct Deployment {
 }
 
 /// Why a deployment record could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
     /// The file could not be read.
-    Io(std::path::PathBuf, std::io::Error),
+    #[error("cannot read deployment file {}: {}", .0.display(), .1)]
+    Io(std::path::PathBuf, #[source] std::io::Error),
     /// The file is not a valid deployment record.
-    Parse(std::path::PathBuf, serde_json::Error),
+    #[error("invalid deployment file {}: {}", .0.display(), .1)]
+    Parse(std::path::PathBuf, #[source] serde_json::Error),
 }
-
-impl std::fmt::Display for DeploymentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Io(p, e) => write!(f, "cannot read deployment file {}: {e}", p.display()),
-            Self::Parse(p, e) => write!(f, "invalid deployment file {}: {e}", p.display()),
-        }
-    }
-}
-
-impl std::error::Error for DeploymentError {}
 
 impl Deployment {
     /// The lowest block any indexed contract of this chain was deployed at.

@@ -6,10 +6,12 @@
 //! `forge build`; `scripts/export-artifacts --check` (run by the test command) fails when they
 //! drift from the Solidity sources.
 //!
-//! Besides the contract types, the crate holds what every Rust component shares about a
-//! deployment: the `deployments/<chain_id>.json` format written by the forge deploy scripts and
-//! the location of the npm-installed Foundry binaries, and the one codec of the Lites' packed
-//! updates ([`lite_update`]).
+//! Besides the contract types, the crate holds what every Rust component shares about a chain:
+//! the `deployments/<chain_id>.json` format written by the forge deploy scripts
+//! ([`deployment`]), the `rpc=<url>,deployment=<path>` chain specs services are configured with
+//! ([`chain_spec`]), the RPC client that resends transient failures through alloy's retry layer
+//! ([`rpc`]), the one codec of the Lites' packed updates ([`lite_update`]) and the location of
+//! the npm-installed Foundry binaries.
 
 // Implements `sol_enum::SolEnumNames` for `sol!`-generated enums.
 macro_rules! names {
@@ -24,14 +26,17 @@ macro_rules! names {
     )*};
 }
 
+pub mod chain_spec;
 pub mod deployment;
 pub mod escrow_enums;
 pub mod identity_status;
 pub mod lite_update;
 pub mod order_id;
+pub mod rpc;
 pub mod sol_enum;
 pub mod toolchain;
 
+pub use chain_spec::{ChainSpec, Finality};
 pub use deployment::Deployment;
 pub use order_id::{buyer_of, order_id, random_order_id};
 

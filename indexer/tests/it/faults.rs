@@ -1,5 +1,6 @@
 //! A fault-injecting RPC proxy (503s, 429s, truncated bodies, delays, "too many results"
-//! refusals) between the indexer and anvil: the result is still exact.
+//! refusals, ranges the node times out on) between the indexer and anvil: the result is still
+//! exact.
 
 use crate::common::*;
 use pact_testkit::rpc_proxy::{FaultProxy, Faults};
@@ -16,6 +17,7 @@ async fn flaky_rpc_still_yields_exact_rows() -> eyre::Result<()> {
         delayed: 0.1,
         delay: Duration::from_millis(30),
         max_logs: Some(200),
+        ..Faults::default()
     };
     let proxy = FaultProxy::start(&env.chain.rpc_url(), faults, 7).await?;
     let mut cfg = env.config();
@@ -45,5 +47,36 @@ async fn flaky_rpc_still_yields_exact_rows() -> eyre::Result<()> {
         "faults were injected"
     );
     assert!(metrics.rpc_errors() > 0, "the indexer saw and counted them");
+    Ok(())
+}
+
+/// A node that times out on long `eth_getLogs` ranges: each timed-out range is split (not resent
+/// as it is, which would time out forever) until the ranges are short enough.
+#[tokio::test]
+async fn ranges_the_node_times_out_on_are_split() -> eyre::Result<()> {
+    let env = env(31337).await?;
+    env.fill(40, 3, 1).await?;
+    let faults = Faults {
+        stall_ranges_over: Some(8),
+        stall: Duration::from_secs(3),
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(&env.chain.rpc_url(), faults, 3).await?;
+    let mut cfg = env.config();
+    cfg.rpc_url = proxy.url();
+    cfg.live_distance = 0;
+    cfg.initial_range = 64;
+    cfg.request_timeout = Duration::from_millis(300);
+    let follower = env.follower(cfg);
+    let metrics = follower.metrics();
+    let stop = spawn(follower);
+    env.wait_synced(Duration::from_secs(60)).await?;
+    assert_eq!(db_rows(env.store.pool()).await?, env.canonical().await?);
+    stop.send(true)?;
+    assert!(
+        proxy.stats().stalled_logs.load(Ordering::Relaxed) > 0,
+        "long ranges stalled"
+    );
+    assert!(metrics.rpc_errors() > 0, "the timeouts were counted");
     Ok(())
 }

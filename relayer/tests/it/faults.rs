@@ -485,6 +485,7 @@ async fn daemons_behind_a_faulty_rpc_still_agree() -> eyre::Result<()> {
         delayed: 0.1,
         delay: Duration::from_millis(30),
         max_logs: None,
+        ..Faults::default()
     };
     let home_proxy = FaultProxy::start(&s.home.rpc_url(), faults.clone(), 7).await?;
     let sat_proxy = FaultProxy::start(&s.sat.rpc_url(), faults, 11).await?;
