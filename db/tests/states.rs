@@ -1,16 +1,19 @@
 //! The `CHECK` constraints on the state columns and the Rust definitions name the same values.
 
-use pact_bindings::escrow_enums::{ACTIONS, FUNDED_STATES, REFUND_REASONS, RESOLUTIONS};
+use pact_bindings::{
+    escrow_enums::{ACTIONS, FUNDED_STATES, REFUND_REASONS, RESOLUTIONS},
+    identity_status::Status,
+    sol_enum::SolEnumNames,
+};
 use pact_db::states::{
     AppOrderStatus, DeliveryStatus, ListingKind, ListingStatus, RelayerTxStatus,
 };
 use std::collections::BTreeSet;
 
-/// The quoted literals of the constraint `<table>_<column>_check`, as PostgreSQL normalised it
-/// (`CHECK ((state = ANY (ARRAY['A'::text, …])))`).
-async fn allowed(pool: &sqlx::PgPool, table: &str, column: &str) -> BTreeSet<String> {
+/// The definition of the constraint `<table>_<column>_check`, as PostgreSQL normalised it.
+async fn definition(pool: &sqlx::PgPool, table: &str, column: &str) -> String {
     let name = format!("{table}_{column}_check");
-    let def: String = sqlx::query_scalar(
+    sqlx::query_scalar(
         "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
          JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = $1 AND c.conname = $2",
     )
@@ -18,15 +21,41 @@ async fn allowed(pool: &sqlx::PgPool, table: &str, column: &str) -> BTreeSet<Str
     .bind(&name)
     .fetch_one(pool)
     .await
-    .unwrap_or_else(|e| panic!("constraint {name}: {e}"));
+    .unwrap_or_else(|e| panic!("constraint {name}: {e}"))
+}
+
+/// The quoted literals of the constraint `<table>_<column>_check`
+/// (`CHECK ((state = ANY (ARRAY['A'::text, …])))`).
+async fn allowed(pool: &sqlx::PgPool, table: &str, column: &str) -> BTreeSet<String> {
+    let def = definition(pool, table, column).await;
     let values: BTreeSet<String> = def
         .split('\'')
         .skip(1)
         .step_by(2)
         .map(str::to_string)
         .collect();
-    assert!(!values.is_empty(), "{name} lists no values: {def}");
+    assert!(
+        !values.is_empty(),
+        "{table}.{column} lists no values: {def}"
+    );
     values
+}
+
+/// The integers of the constraint `<table>_<column>_check` (`CHECK ((n = ANY (ARRAY[1, 2])))`).
+async fn allowed_numbers(pool: &sqlx::PgPool, table: &str, column: &str) -> BTreeSet<i64> {
+    let def = definition(pool, table, column).await;
+    let list = def
+        .split_once("ARRAY[")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .unwrap_or_else(|| panic!("{table}.{column}: no value list in {def}"))
+        .0;
+    list.split(',')
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{table}.{column}: {v:?} in {def}: {e}"))
+        })
+        .collect()
 }
 
 fn set<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
@@ -70,6 +99,20 @@ async fn every_state_constraint_matches_its_definition() {
             "{table}.{column}"
         );
     }
+
+    // Identity statuses: the members of IIdentityRegistry.Status but NONE (an unknown id's), by name
+    // on the home projection and by discriminant in the Lites' mirror.
+    let statuses: Vec<Status> = Status::members().filter(|s| *s != Status::NONE).collect();
+    assert_eq!(
+        allowed(&pool, "identities", "status").await,
+        set(statuses.iter().map(|s| s.name())),
+        "identities.status"
+    );
+    assert_eq!(
+        allowed_numbers(&pool, "lite_identities", "status").await,
+        statuses.iter().map(|s| i64::from(u8::from(*s))).collect(),
+        "lite_identities.status"
+    );
 
     macro_rules! check {
         ($($ty:ty),+) => {$({

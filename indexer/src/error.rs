@@ -29,6 +29,15 @@ pub enum IndexerError {
     /// The RPC answered something inconsistent (a missing block, logs of another block).
     #[error("rpc returned inconsistent data: {0}")]
     Inconsistent(String),
+    /// A Lite batch's packed updates (from its calldata, matching its `updatesHash`) do not decode.
+    #[error("BatchApplied in tx {tx}: packed updates: {source}")]
+    LiteUpdates {
+        /// The transaction that applied the batch.
+        tx: alloy::primitives::B256,
+        /// Why they do not decode.
+        #[source]
+        source: pact_bindings::lite_update::UnpackError,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),

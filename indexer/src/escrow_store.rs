@@ -15,7 +15,7 @@ use pact_bindings::{
     sol_enum::SolEnumNames,
 };
 use pact_db::bytea::{address as addr, b256 as hash};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
 type Key = (Address, B256);
@@ -109,26 +109,32 @@ pub async fn rewind(
     above: i64,
     contracts: &Contracts,
 ) -> IndexerResult<()> {
-    let removed = sqlx::query(
-        "DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2 AND order_id IS NOT NULL
-         RETURNING escrow, order_id",
+    let c = chain_id as i64;
+    let removed = sqlx::query!(
+        r#"DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2 AND order_id IS NOT NULL
+         RETURNING escrow, order_id AS "order_id!""#,
+        c,
+        above,
     )
-    .bind(chain_id as i64)
-    .bind(above)
     .fetch_all(&mut **tx)
     .await?;
-    for table in ["escrow_events", "escrow_configs"] {
-        sqlx::query(&format!(
-            "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
-        ))
-        .bind(chain_id as i64)
-        .bind(above)
-        .execute(&mut **tx)
-        .await?;
-    }
+    sqlx::query!(
+        "DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2",
+        c,
+        above,
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM escrow_configs WHERE chain_id = $1 AND block_number > $2",
+        c,
+        above,
+    )
+    .execute(&mut **tx)
+    .await?;
     let mut keys: Vec<Key> = removed
         .iter()
-        .map(|r| Ok((addr(r.get::<&[u8], _>(0))?, hash(r.get::<&[u8], _>(1))?)))
+        .map(|r| Ok((addr(&r.escrow)?, hash(&r.order_id)?)))
         .collect::<IndexerResult<_>>()?;
     keys.sort_unstable();
     keys.dedup();
@@ -136,30 +142,32 @@ pub async fn rewind(
         return Ok(());
     }
     let (escrows, ids) = key_arrays(&keys);
-    let rows = sqlx::query(
-        "SELECT e.block_number, e.log_index, e.tx_hash, e.block_timestamp, e.escrow, e.event, e.args::text
+    let rows = sqlx::query!(
+        "SELECT e.block_number, e.log_index, e.tx_hash, e.block_timestamp, e.escrow, e.event, e.args
          FROM escrow_events e JOIN UNNEST($2::bytea[], $3::bytea[]) AS k(escrow, order_id)
            ON e.escrow = k.escrow AND e.order_id = k.order_id
          WHERE e.chain_id = $1 ORDER BY e.block_number, e.log_index",
+        c,
+        &escrows,
+        &ids,
     )
-    .bind(chain_id as i64)
-    .bind(&escrows)
-    .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
     let configs = load_configs(tx, chain_id).await?;
     let mut orders: HashMap<Key, Order> = HashMap::new();
     for r in rows {
         let meta = LogMeta {
-            block_number: r.get::<i64, _>(0) as u64,
-            log_index: r.get::<i32, _>(1) as u32,
-            tx_hash: hash(r.get::<&[u8], _>(2))?,
-            address: addr(r.get::<&[u8], _>(4))?,
+            block_number: r.block_number as u64,
+            log_index: r.log_index as u32,
+            tx_hash: hash(&r.tx_hash)?,
+            address: addr(&r.escrow)?,
         };
-        let args: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(r.get::<&str, _>(6))
-                .map_err(|e| IndexerError::Inconsistent(format!("stored args: {e}")))?;
-        let ev = EscrowEvent::from_stored(meta, r.get::<i64, _>(3) as u64, r.get(5), &args)?;
+        let serde_json::Value::Object(args) = r.args else {
+            return Err(IndexerError::Inconsistent(
+                "stored args are not an object".into(),
+            ));
+        };
+        let ev = EscrowEvent::from_stored(meta, r.block_timestamp as u64, &r.event, &args)?;
         let Some(id) = ev.order_id() else { continue };
         let (token, decimals) = escrow_token(contracts, &meta.address)?;
         if let Some(o) = Order::apply(
@@ -176,22 +184,22 @@ pub async fn rewind(
 }
 
 async fn load_configs(tx: &mut Transaction<'_, Postgres>, chain_id: u64) -> IndexerResult<Configs> {
-    let rows = sqlx::query(
+    let rows = sqlx::query!(
         "SELECT escrow, config_id, fee_bps, review_window, arbiter_window, default_seller_bps
          FROM escrow_configs WHERE chain_id = $1",
+        chain_id as i64,
     )
-    .bind(chain_id as i64)
     .fetch_all(&mut **tx)
     .await?;
     rows.iter()
         .map(|r| {
             let config = Config {
-                fee_bps: r.get::<i32, _>(2) as u32,
-                review_window: r.get::<i64, _>(3) as u64,
-                arbiter_window: r.get::<i64, _>(4) as u64,
-                default_seller_bps: r.get::<i32, _>(5) as u32,
+                fee_bps: r.fee_bps as u32,
+                review_window: r.review_window as u64,
+                arbiter_window: r.arbiter_window as u64,
+                default_seller_bps: r.default_seller_bps as u32,
             };
-            Ok(((addr(r.get(0))?, r.get::<i32, _>(1) as u16), config))
+            Ok(((addr(&r.escrow)?, r.config_id as u16), config))
         })
         .collect()
 }
@@ -203,33 +211,35 @@ async fn save_config(
     id: u16,
     c: Config,
 ) -> IndexerResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO escrow_configs (chain_id, escrow, config_id, fee_bps, review_window, arbiter_window,
          default_seller_bps, block_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        chain_id as i64,
+        e.meta.address.as_slice(),
+        id as i32,
+        c.fee_bps as i32,
+        c.review_window as i64,
+        c.arbiter_window as i64,
+        c.default_seller_bps as i32,
+        e.meta.block_number as i64,
     )
-    .bind(chain_id as i64)
-    .bind(e.meta.address.as_slice())
-    .bind(id as i32)
-    .bind(c.fee_bps as i32)
-    .bind(c.review_window as i64)
-    .bind(c.arbiter_window as i64)
-    .bind(c.default_seller_bps as i32)
-    .bind(e.meta.block_number as i64)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-fn key_arrays(keys: &[Key]) -> (Vec<&[u8]>, Vec<&[u8]>) {
-    keys.iter()
-        .map(|(e, id)| (e.as_slice(), id.as_slice()))
-        .unzip()
+fn key_arrays(keys: &[Key]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    keys.iter().map(|(e, id)| (e.to_vec(), id.to_vec())).unzip()
 }
 
-const ORDER_COLUMNS: &str = "escrow, order_id, token, token_decimals, buyer, seller, amount, state, state_since, \
-    deliver_by, terms_hash, fee_bps, review_window, arbiter_window, default_seller_bps, proof_hash, proof_uri, \
-    rejections, settlement_proposer, settlement_bps, resolution, refund_reason, buyer_paid, seller_paid, fee_paid, \
-    deferred, funded_block, funded_tx, updated_block, updated_log_index, updated_at";
+/// A stored enum name as its generated enum (`None` stays `None`; an unknown name is an error).
+fn stored_member<E: SolEnumNames>(name: Option<&str>, column: &str) -> IndexerResult<Option<E>> {
+    name.map(|n| {
+        E::from_name(n)
+            .ok_or_else(|| IndexerError::Inconsistent(format!("stored {column} {n:?} unknown")))
+    })
+    .transpose()
+}
 
 async fn load_orders(
     tx: &mut Transaction<'_, Postgres>,
@@ -240,59 +250,58 @@ async fn load_orders(
         return Ok(HashMap::new());
     }
     let (escrows, ids) = key_arrays(keys);
-    let rows = sqlx::query(
-        "SELECT o.escrow, o.order_id, o.token, o.token_decimals, o.buyer, o.seller, o.amount::text, o.state, \
-         o.state_since, o.deliver_by, o.terms_hash, o.fee_bps, o.review_window, o.arbiter_window, \
-         o.default_seller_bps, o.proof_hash, o.proof_uri, o.rejections, o.settlement_proposer, o.settlement_bps, \
-         o.resolution, o.refund_reason, o.buyer_paid::text, o.seller_paid::text, o.fee_paid::text, \
-         o.deferred::text, o.funded_block, o.funded_tx, o.updated_block, o.updated_log_index, o.updated_at
+    let rows = sqlx::query!(
+        r#"SELECT o.escrow, o.order_id, o.token, o.token_decimals, o.buyer, o.seller, o.amount::text AS "amount!",
+         o.state, o.state_since, o.deliver_by, o.terms_hash, o.fee_bps, o.review_window, o.arbiter_window,
+         o.default_seller_bps, o.proof_hash, o.proof_uri, o.rejections, o.settlement_proposer, o.settlement_bps,
+         o.resolution, o.refund_reason, o.buyer_paid::text AS "buyer_paid!", o.seller_paid::text AS "seller_paid!",
+         o.fee_paid::text AS "fee_paid!", o.deferred::text AS "deferred!", o.funded_block, o.funded_tx,
+         o.updated_block, o.updated_log_index, o.updated_at
          FROM escrow_orders o JOIN UNNEST($2::bytea[], $3::bytea[]) AS k(escrow, order_id)
            ON o.escrow = k.escrow AND o.order_id = k.order_id
-         WHERE o.chain_id = $1",
+         WHERE o.chain_id = $1"#,
+        chain_id as i64,
+        &escrows,
+        &ids,
     )
-    .bind(chain_id as i64)
-    .bind(&escrows)
-    .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         let o = Order {
-            escrow: addr(r.get(0))?,
-            order_id: hash(r.get(1))?,
-            token: addr(r.get(2))?,
-            token_decimals: r.get::<i16, _>(3) as u8,
-            buyer: addr(r.get(4))?,
-            seller: addr(r.get(5))?,
-            amount: num(r.get(6))?,
-            state: State::from_name(r.get(7))
+            escrow: addr(&r.escrow)?,
+            order_id: hash(&r.order_id)?,
+            token: addr(&r.token)?,
+            token_decimals: r.token_decimals as u8,
+            buyer: addr(&r.buyer)?,
+            seller: addr(&r.seller)?,
+            amount: num(&r.amount)?,
+            state: State::from_name(&r.state)
                 .filter(|s| *s != State::NONE)
                 .ok_or_else(|| IndexerError::Inconsistent("stored order state unknown".into()))?,
-            state_since: r.get::<i64, _>(8) as u64,
-            deliver_by: r.get::<i64, _>(9) as u64,
-            terms_hash: hash(r.get(10))?,
-            fee_bps: r.get::<i32, _>(11) as u32,
-            review_window: r.get::<i64, _>(12) as u64,
-            arbiter_window: r.get::<i64, _>(13) as u64,
-            default_seller_bps: r.get::<i32, _>(14) as u32,
-            proof_hash: r.get::<Option<&[u8]>, _>(15).map(hash).transpose()?,
-            proof_uri: r.get(16),
-            rejections: r.get::<i32, _>(17) as u32,
-            settlement_proposer: r.get::<Option<&[u8]>, _>(18).map(addr).transpose()?,
-            settlement_bps: r.get::<Option<i32>, _>(19).map(|v| v as u32),
-            resolution: r.get::<Option<&str>, _>(20).and_then(Resolution::from_name),
-            refund_reason: r
-                .get::<Option<&str>, _>(21)
-                .and_then(RefundReason::from_name),
-            buyer_paid: num(r.get(22))?,
-            seller_paid: num(r.get(23))?,
-            fee_paid: num(r.get(24))?,
-            deferred: num(r.get(25))?,
-            funded_block: r.get::<i64, _>(26) as u64,
-            funded_tx: hash(r.get(27))?,
-            updated_block: r.get::<i64, _>(28) as u64,
-            updated_log_index: r.get::<i32, _>(29) as u32,
-            updated_at: r.get::<i64, _>(30) as u64,
+            state_since: r.state_since as u64,
+            deliver_by: r.deliver_by as u64,
+            terms_hash: hash(&r.terms_hash)?,
+            fee_bps: r.fee_bps as u32,
+            review_window: r.review_window as u64,
+            arbiter_window: r.arbiter_window as u64,
+            default_seller_bps: r.default_seller_bps as u32,
+            proof_hash: r.proof_hash.as_deref().map(hash).transpose()?,
+            proof_uri: r.proof_uri,
+            rejections: r.rejections as u32,
+            settlement_proposer: r.settlement_proposer.as_deref().map(addr).transpose()?,
+            settlement_bps: r.settlement_bps.map(|v| v as u32),
+            resolution: stored_member(r.resolution.as_deref(), "resolution")?,
+            refund_reason: stored_member(r.refund_reason.as_deref(), "refund_reason")?,
+            buyer_paid: num(&r.buyer_paid)?,
+            seller_paid: num(&r.seller_paid)?,
+            fee_paid: num(&r.fee_paid)?,
+            deferred: num(&r.deferred)?,
+            funded_block: r.funded_block as u64,
+            funded_tx: hash(&r.funded_tx)?,
+            updated_block: r.updated_block as u64,
+            updated_log_index: r.updated_log_index as u32,
+            updated_at: r.updated_at as u64,
         };
         out.insert((o.escrow, o.order_id), o);
     }
@@ -306,13 +315,13 @@ async fn replace_orders<'a>(
     orders: impl Iterator<Item = &'a Order>,
 ) -> IndexerResult<()> {
     let (escrows, ids) = key_arrays(keys);
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM escrow_orders o USING UNNEST($2::bytea[], $3::bytea[]) AS k(escrow, order_id)
          WHERE o.chain_id = $1 AND o.escrow = k.escrow AND o.order_id = k.order_id",
+        chain_id as i64,
+        &escrows,
+        &ids,
     )
-    .bind(chain_id as i64)
-    .bind(&escrows)
-    .bind(&ids)
     .execute(&mut **tx)
     .await?;
     // Deterministic row order (same physical result for the same input).
@@ -359,15 +368,15 @@ async fn replace_orders<'a>(
             .i32(o.updated_log_index as i32)
             .i64(o.updated_at as i64);
     }
-    let sql = format!(
-        "COPY escrow_orders (chain_id, {}, next_action, next_action_at, funded_block, funded_tx, updated_block, \
-         updated_log_index, updated_at) FROM STDIN (FORMAT binary)",
-        ORDER_COLUMNS.replace(
-            ", funded_block, funded_tx, updated_block, updated_log_index, updated_at",
-            ""
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY escrow_orders (chain_id, escrow, order_id, token, token_decimals, buyer, seller, amount, state, \
+             state_since, deliver_by, terms_hash, fee_bps, review_window, arbiter_window, default_seller_bps, \
+             proof_hash, proof_uri, rejections, settlement_proposer, settlement_bps, resolution, refund_reason, \
+             buyer_paid, seller_paid, fee_paid, deferred, next_action, next_action_at, funded_block, funded_tx, \
+             updated_block, updated_log_index, updated_at) FROM STDIN (FORMAT binary)",
         )
-    );
-    let mut copy = tx.copy_in_raw(&sql).await?;
+        .await?;
     copy.send(buf.finish()).await?;
     copy.finish().await?;
     Ok(())

@@ -1,31 +1,33 @@
 //! Identity contracts: the home registries' events and projections, and the satellite Lites'
 //! batches with the mirrored records decoded from each batch's packed updates.
 //!
-//! Projections are maintained by applying each event in chain order ([`apply`]); after a reorg the
-//! chain's identity projections are rebuilt by replaying the remaining events through the same
-//! function, so live and rebuilt state cannot differ.
+//! Events are decoded into the `sol!`-generated enums ([`IdentityLog`]); a Lite's `BatchApplied`
+//! carries the batch's updates, unpacked from the transaction's calldata by the one codec
+//! (`pact_bindings::lite_update`). Projections are maintained by applying each typed event in
+//! chain order ([`apply`]); after a reorg the chain's identity projections are rebuilt by reading
+//! the remaining events back into the same typed form (their stored form, [`crate::stored`]) and
+//! replaying them through the same function, so live and rebuilt state cannot differ.
 
 use crate::{
-    IndexerError, IndexerResult,
-    copy::CopyBuf,
-    log_meta::LogMeta,
-    stored::{arg, decode_log, parse, stored_events},
+    IndexerError, IndexerResult, copy::CopyBuf, log_meta::LogMeta, stored::decode_log,
+    stored::stored_events,
 };
 use alloy::{
-    primitives::{Address, B256, Bytes, LogData, U256, keccak256},
-    sol_types::{SolCall, SolEventInterface},
+    primitives::{B256, Bytes, LogData, aliases::U96, keccak256},
+    sol_types::SolCall,
 };
 use pact_bindings::{
     did_registry::{self, DIDRegistry::DIDRegistryEvents},
     identity_registry::{self, IdentityRegistry::IdentityRegistryEvents},
     identity_status::Status,
+    lite_update::{LiteKind, Update, unpack},
     sol_enum::SolEnumNames,
     stake_registry::{self, StakeRegistry::StakeRegistryEvents},
     staking_lite::{self, StakingLite::StakingLiteEvents},
 };
 use pact_db::bytea;
-use serde_json::{Map, Value, json};
-use sqlx::{Postgres, Row, Transaction};
+use serde_json::{Map, Value};
+use sqlx::{Postgres, Transaction};
 
 /// Which identity contract a log comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,31 +77,6 @@ stored_events!(LiteStored for StakingLiteEvents in staking_lite::StakingLite {
     SignerSetRotated { signerSetId, signers, threshold },
 });
 
-/// A log of an identity contract in its stored form (`None`: not one of the contract's events).
-fn decode_stored(
-    kind: IdentityKind,
-    log: &LogData,
-) -> IndexerResult<Option<(&'static str, Map<String, Value>)>> {
-    fn stored<E: SolEventInterface>(
-        log: &LogData,
-        f: impl Fn(&E) -> (&'static str, Map<String, Value>),
-    ) -> IndexerResult<Option<(&'static str, Map<String, Value>)>> {
-        Ok(decode_log::<E>(log)?.as_ref().map(f))
-    }
-    match kind {
-        IdentityKind::IdentityRegistry => {
-            stored::<IdentityRegistryEvents>(log, |e| (e.name(), e.to_args()))
-        }
-        IdentityKind::DidRegistry => stored::<DIDRegistryEvents>(log, |e| (e.name(), e.to_args())),
-        IdentityKind::StakeRegistry => {
-            stored::<StakeRegistryEvents>(log, |e| (e.name(), e.to_args()))
-        }
-        IdentityKind::IdentityLite | IdentityKind::DidLite | IdentityKind::StakingLite => {
-            stored::<StakingLiteEvents>(log, |e| (e.name(), e.to_args()))
-        }
-    }
-}
-
 impl IdentityKind {
     /// The stored name.
     pub fn name(self) -> &'static str {
@@ -128,8 +105,32 @@ impl IdentityKind {
 
     /// True for the satellite mirrors.
     pub fn is_lite(self) -> bool {
-        matches!(self, Self::IdentityLite | Self::DidLite | Self::StakingLite)
+        self.lite().is_some()
     }
+
+    /// The Lite, for the satellite mirrors.
+    pub fn lite(self) -> Option<LiteKind> {
+        match self {
+            Self::IdentityLite => Some(LiteKind::Identity),
+            Self::DidLite => Some(LiteKind::Did),
+            Self::StakingLite => Some(LiteKind::Staking),
+            Self::IdentityRegistry | Self::DidRegistry | Self::StakeRegistry => None,
+        }
+    }
+}
+
+/// An identity contract's event, decoded into its contract's generated enum.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdentityLog {
+    /// `IdentityRegistry`.
+    Registry(IdentityRegistryEvents),
+    /// `DIDRegistry`.
+    Did(DIDRegistryEvents),
+    /// `StakeRegistry`.
+    Stake(StakeRegistryEvents),
+    /// A Lite (the three share `LiteBase`'s events). For `BatchApplied`: the batch's updates, or
+    /// `None` when its calldata was not available (then the mirrored records are not updated).
+    Lite(StakingLiteEvents, Option<Vec<Update>>),
 }
 
 /// One `identity_events` row.
@@ -141,16 +142,17 @@ pub struct IdentityEvent {
     pub block_timestamp: u64,
     /// The emitting contract's kind.
     pub kind: IdentityKind,
-    /// Event name.
-    pub event: String,
-    /// Decoded arguments (plus `updates` for `BatchApplied`).
-    pub args: Map<String, Value>,
+    /// The decoded event.
+    pub log: IdentityLog,
 }
+
+/// The stored key of a `BatchApplied`'s updates (next to the event's own arguments).
+const UPDATES: &str = "updates";
 
 impl IdentityEvent {
     /// Decodes the log of an identity contract into its row (`None`: not one of the contract's
     /// events); for `BatchApplied`, `input` is the transaction's calldata, from which the packed
-    /// updates are decoded and checked against the event's `updatesHash`.
+    /// updates are unpacked and checked against the event's `updatesHash`.
     pub fn decode(
         meta: LogMeta,
         block_timestamp: u64,
@@ -158,113 +160,120 @@ impl IdentityEvent {
         log: &LogData,
         input: Option<&Bytes>,
     ) -> IndexerResult<Option<Self>> {
-        let Some((name, mut args)) = decode_stored(kind, log)? else {
-            return Ok(None);
-        };
-        if name == "BatchApplied" {
-            let updates = match input {
-                Some(input) => {
-                    let call =
-                        pact_bindings::staking_lite::StakingLite::applyBatchCall::abi_decode(input)
-                            .map_err(|e| {
-                                IndexerError::Inconsistent(format!(
-                                    "BatchApplied tx {} is not applyBatch: {e}",
-                                    meta.tx_hash
-                                ))
-                            })?;
-                    let declared: B256 = parse(&args, name, "updatesHash")?;
-                    if keccak256(&call.packedUpdates) != declared {
-                        return Err(IndexerError::Inconsistent(format!(
-                            "BatchApplied in tx {}: calldata updates do not hash to updatesHash",
-                            meta.tx_hash
-                        )));
-                    }
-                    Value::Array(decode_updates(kind, &call.packedUpdates)?)
+        let log = match kind.lite() {
+            None => match kind {
+                IdentityKind::IdentityRegistry => decode_log(log)?.map(IdentityLog::Registry),
+                IdentityKind::DidRegistry => decode_log(log)?.map(IdentityLog::Did),
+                _ => decode_log(log)?.map(IdentityLog::Stake),
+            },
+            Some(lite) => match decode_log::<StakingLiteEvents>(log)? {
+                Some(StakingLiteEvents::BatchApplied(b)) => {
+                    let updates = input
+                        .map(|input| batch_updates(lite, &b, input, meta.tx_hash))
+                        .transpose()?;
+                    Some(IdentityLog::Lite(
+                        StakingLiteEvents::BatchApplied(b),
+                        updates,
+                    ))
                 }
-                None => Value::Null,
-            };
-            args.insert("updates".into(), updates);
-        }
-        Ok(Some(Self {
+                other => other.map(|ev| IdentityLog::Lite(ev, None)),
+            },
+        };
+        Ok(log.map(|log| Self {
             meta,
             block_timestamp,
             kind,
-            event: name.to_string(),
-            args,
+            log,
         }))
     }
-}
 
-/// The stored form of a status (`identities.status`): its Solidity name.
-fn status(s: Status) -> Vec<u8> {
-    s.name().as_bytes().to_vec()
-}
-
-fn hex_arg(args: &Map<String, Value>, event: &str, key: &str) -> IndexerResult<Vec<u8>> {
-    alloy::hex::decode(arg(args, event, key)?)
-        .map_err(|_| IndexerError::Inconsistent(format!("{event}: argument {key} is not hex")))
-}
-
-fn be(bytes: &[u8]) -> u128 {
-    bytes.iter().fold(0u128, |acc, b| (acc << 8) | *b as u128)
-}
-
-/// Decodes a batch's packed updates (layouts in `contracts/src/identity/README.md`).
-pub fn decode_updates(kind: IdentityKind, packed: &[u8]) -> IndexerResult<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    let truncated =
-        |at: usize| IndexerError::Inconsistent(format!("packed updates truncated at byte {at}"));
-    while at < packed.len() {
-        let rest = &packed[at..];
-        let tag = rest[0];
-        let size = match (kind, tag) {
-            (_, 0xff) => {
-                let n = *rest.get(2).ok_or_else(|| truncated(at))? as usize;
-                3 + 20 * n
+    /// The event read back from its stored form.
+    pub fn from_stored(
+        meta: LogMeta,
+        block_timestamp: u64,
+        kind: IdentityKind,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> IndexerResult<Self> {
+        let log = match kind {
+            IdentityKind::IdentityRegistry => {
+                IdentityLog::Registry(IdentityRegistryEvents::from_args(name, args)?)
             }
-            (IdentityKind::StakingLite, 0x01) => 65,
-            (IdentityKind::IdentityLite, 0x01) => 83,
-            (IdentityKind::DidLite, 0x01) => 102,
-            (IdentityKind::DidLite, 0x02) => 61,
-            _ => {
-                return Err(IndexerError::Inconsistent(format!(
-                    "unknown update kind {tag:#x} for {}",
-                    kind.name()
-                )));
+            IdentityKind::DidRegistry => {
+                IdentityLog::Did(DIDRegistryEvents::from_args(name, args)?)
+            }
+            IdentityKind::StakeRegistry => {
+                IdentityLog::Stake(StakeRegistryEvents::from_args(name, args)?)
+            }
+            IdentityKind::IdentityLite | IdentityKind::DidLite | IdentityKind::StakingLite => {
+                let ev = StakingLiteEvents::from_args(name, args)?;
+                let updates = match args.get(UPDATES) {
+                    None | Some(Value::Null) => None,
+                    Some(u) => Some(serde_json::from_value(u.clone()).map_err(|e| {
+                        IndexerError::Inconsistent(format!("stored {name} updates: {e}"))
+                    })?),
+                };
+                IdentityLog::Lite(ev, updates)
             }
         };
-        let u = rest.get(..size).ok_or_else(|| truncated(at))?;
-        let hex = alloy::hex::encode_prefixed;
-        out.push(match (kind, tag) {
-            (_, 0xff) => json!({
-                "kind": "rotate",
-                "threshold": u[1],
-                "signers": u[3..].chunks(20).map(|s| format!("{:#x}", Address::from_slice(s))).collect::<Vec<_>>(),
-            }),
-            (IdentityKind::StakingLite, _) => json!({
-                "kind": "set_bond", "cursor": be(&u[1..9]).to_string(), "id": hex(&u[9..41]),
-                "amount": be(&u[41..53]).to_string(), "unbonding": be(&u[53..65]).to_string(),
-            }),
-            (IdentityKind::IdentityLite, _) => json!({
-                "kind": "set_identity", "cursor": be(&u[1..9]).to_string(), "id": hex(&u[9..41]),
-                "owner": format!("{:#x}", Address::from_slice(&u[41..61])),
-                "wallet": format!("{:#x}", Address::from_slice(&u[61..81])),
-                "entityType": u[81], "status": u[82],
-            }),
-            (IdentityKind::DidLite, 0x01) => json!({
-                "kind": "set_attribute", "cursor": be(&u[1..9]).to_string(),
-                "did": format!("{:#x}", Address::from_slice(&u[9..29])), "name": hex(&u[29..61]),
-                "stored": hex(&u[61..93]), "validTo": be(&u[93..101]).to_string(), "valueInfo": u[101],
-            }),
-            _ => json!({
-                "kind": "remove_attribute", "cursor": be(&u[1..9]).to_string(),
-                "did": format!("{:#x}", Address::from_slice(&u[9..29])), "name": hex(&u[29..61]),
-            }),
-        });
-        at += size;
+        Ok(Self {
+            meta,
+            block_timestamp,
+            kind,
+            log,
+        })
     }
-    Ok(out)
+
+    /// The Solidity event name.
+    pub fn name(&self) -> &'static str {
+        match &self.log {
+            IdentityLog::Registry(e) => e.name(),
+            IdentityLog::Did(e) => e.name(),
+            IdentityLog::Stake(e) => e.name(),
+            IdentityLog::Lite(e, _) => e.name(),
+        }
+    }
+
+    /// The stored arguments (for `BatchApplied`, plus `updates`: their JSON form, or null).
+    pub fn args(&self) -> Map<String, Value> {
+        match &self.log {
+            IdentityLog::Registry(e) => e.to_args(),
+            IdentityLog::Did(e) => e.to_args(),
+            IdentityLog::Stake(e) => e.to_args(),
+            IdentityLog::Lite(e, updates) => {
+                let mut args = e.to_args();
+                if matches!(e, StakingLiteEvents::BatchApplied(_)) {
+                    let updates = serde_json::to_value(updates)
+                        .expect("updates serialize (no maps with non-string keys)");
+                    args.insert(UPDATES.into(), updates);
+                }
+                args
+            }
+        }
+    }
+}
+
+/// The updates of the batch `b` applied by the transaction with calldata `input`: its
+/// `packedUpdates`, checked against the event's `updatesHash`, unpacked for `lite`.
+fn batch_updates(
+    lite: LiteKind,
+    b: &staking_lite::StakingLite::BatchApplied,
+    input: &Bytes,
+    tx: B256,
+) -> IndexerResult<Vec<Update>> {
+    let call = staking_lite::StakingLite::applyBatchCall::abi_decode(input).map_err(|e| {
+        IndexerError::Inconsistent(format!("BatchApplied tx {tx} is not applyBatch: {e}"))
+    })?;
+    if keccak256(&call.packedUpdates) != b.updatesHash {
+        return Err(IndexerError::Inconsistent(format!(
+            "BatchApplied in tx {tx}: calldata updates do not hash to updatesHash"
+        )));
+    }
+    unpack(lite, &call.packedUpdates).map_err(|source| IndexerError::LiteUpdates { tx, source })
+}
+
+fn bigint(v: u64, what: &str) -> IndexerResult<i64> {
+    i64::try_from(v).map_err(|_| IndexerError::Inconsistent(format!("{what} {v} exceeds bigint")))
 }
 
 /// Appends `events` and applies them to the projections, in chain order.
@@ -283,8 +292,8 @@ pub async fn write(
             .i64(e.block_timestamp as i64)
             .bytea(e.meta.address.as_slice())
             .text(e.kind.name())
-            .text(&e.event)
-            .jsonb(&Value::Object(e.args.clone()).to_string());
+            .text(e.name())
+            .jsonb(&Value::Object(e.args()).to_string());
     }
     let mut copy = tx
         .copy_in_raw(
@@ -300,17 +309,6 @@ pub async fn write(
     Ok(())
 }
 
-const PROJECTIONS: [&str; 8] = [
-    "identities",
-    "did_attributes",
-    "stake_bonds",
-    "lites",
-    "lite_batches",
-    "lite_identities",
-    "lite_attributes",
-    "lite_bonds",
-];
-
 /// After a reorg removed the chain's rows above `above`: rebuilds every identity projection of the
 /// chain from the remaining events (skipped when no identity event was removed).
 pub async fn rewind(
@@ -318,45 +316,66 @@ pub async fn rewind(
     chain_id: u64,
     above: i64,
 ) -> IndexerResult<()> {
-    let removed =
-        sqlx::query("DELETE FROM identity_events WHERE chain_id = $1 AND block_number > $2")
-            .bind(chain_id as i64)
-            .bind(above)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+    let c = chain_id as i64;
+    let removed = sqlx::query!(
+        "DELETE FROM identity_events WHERE chain_id = $1 AND block_number > $2",
+        c,
+        above,
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
     if removed == 0 {
         return Ok(());
     }
-    for table in PROJECTIONS {
-        sqlx::query(&format!("DELETE FROM {table} WHERE chain_id = $1"))
-            .bind(chain_id as i64)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let rows = sqlx::query(
-        "SELECT block_number, log_index, tx_hash, block_timestamp, contract, kind, event, args::text
+    // Every identity projection of the chain.
+    sqlx::query!("DELETE FROM identities WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM did_attributes WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM stake_bonds WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM lites WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM lite_batches WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM lite_identities WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM lite_attributes WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("DELETE FROM lite_bonds WHERE chain_id = $1", c)
+        .execute(&mut **tx)
+        .await?;
+    let rows = sqlx::query!(
+        "SELECT block_number, log_index, tx_hash, block_timestamp, contract, kind, event, args
          FROM identity_events WHERE chain_id = $1 ORDER BY block_number, log_index",
+        c,
     )
-    .bind(chain_id as i64)
     .fetch_all(&mut **tx)
     .await?;
     for r in rows {
-        let kind = IdentityKind::parse(r.get(5))
-            .ok_or_else(|| IndexerError::Inconsistent("stored identity kind unknown".into()))?;
-        let ev = IdentityEvent {
-            meta: LogMeta {
-                block_number: r.get::<i64, _>(0) as u64,
-                log_index: r.get::<i32, _>(1) as u32,
-                tx_hash: bytea::b256(r.get(2))?,
-                address: bytea::address(r.get(4))?,
-            },
-            block_timestamp: r.get::<i64, _>(3) as u64,
-            kind,
-            event: r.get(6),
-            args: serde_json::from_str(r.get::<&str, _>(7))
-                .map_err(|e| IndexerError::Inconsistent(format!("stored args: {e}")))?,
+        let kind = IdentityKind::parse(&r.kind).ok_or_else(|| {
+            IndexerError::Inconsistent(format!("stored identity kind {:?} unknown", r.kind))
+        })?;
+        let meta = LogMeta {
+            block_number: r.block_number as u64,
+            log_index: r.log_index as u32,
+            tx_hash: bytea::b256(&r.tx_hash)?,
+            address: bytea::address(&r.contract)?,
         };
+        let Value::Object(args) = r.args else {
+            return Err(IndexerError::Inconsistent(
+                "stored args are not an object".into(),
+            ));
+        };
+        let ev = IdentityEvent::from_stored(meta, r.block_timestamp as u64, kind, &r.event, &args)?;
         apply(tx, chain_id, &ev).await?;
     }
     Ok(())
@@ -368,154 +387,177 @@ async fn apply(
     chain_id: u64,
     e: &IdentityEvent,
 ) -> IndexerResult<()> {
-    let (c, a, ev) = (chain_id as i64, e.meta.address.as_slice(), e.event.as_str());
+    let (c, a) = (chain_id as i64, e.meta.address.as_slice());
     let (block, ts) = (e.meta.block_number as i64, e.block_timestamp as i64);
-    let args = &e.args;
-    let id = || hex_arg(args, ev, "id");
-    match (e.kind, ev) {
-        (IdentityKind::IdentityRegistry, "IdentityRegistered") => {
-            sqlx::query(
-                "INSERT INTO identities (chain_id, registry, id, owner, wallet, entity_type, status, metadata_hash, \
-                 updated_block, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$10,$7,$8,$9)",
+    match &e.log {
+        IdentityLog::Registry(ev) => {
+            use IdentityRegistryEvents as E;
+            let (id, status) = match ev {
+                E::IdentityRegistered(r) => {
+                    sqlx::query!(
+                        "INSERT INTO identities (chain_id, registry, id, owner, wallet, entity_type, status,
+                         metadata_hash, updated_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        c,
+                        a,
+                        r.id.as_slice(),
+                        r.owner.as_slice(),
+                        r.wallet.as_slice(),
+                        r.entityType as i16,
+                        Status::ACTIVE.name(),
+                        r.metadataHash.as_slice(),
+                        block,
+                        ts,
+                    )
+                    .execute(&mut **tx)
+                    .await?;
+                    return Ok(());
+                }
+                E::IdentityWalletChanged(w) => {
+                    sqlx::query!(
+                        "UPDATE identities SET wallet = $4, updated_block = $5, updated_at = $6
+                         WHERE chain_id = $1 AND registry = $2 AND id = $3",
+                        c,
+                        a,
+                        w.id.as_slice(),
+                        w.newWallet.as_slice(),
+                        block,
+                        ts,
+                    )
+                    .execute(&mut **tx)
+                    .await?;
+                    return Ok(());
+                }
+                E::IdentityMetadataUpdated(m) => {
+                    sqlx::query!(
+                        "UPDATE identities SET metadata_hash = $4, updated_block = $5, updated_at = $6
+                         WHERE chain_id = $1 AND registry = $2 AND id = $3",
+                        c,
+                        a,
+                        m.id.as_slice(),
+                        m.metadataHash.as_slice(),
+                        block,
+                        ts,
+                    )
+                    .execute(&mut **tx)
+                    .await?;
+                    return Ok(());
+                }
+                E::IdentitySuspended(s) => (s.id, Status::SUSPENDED),
+                E::IdentityReinstated(s) => (s.id, Status::ACTIVE),
+                E::IdentityRevoked(s) => (s.id, Status::REVOKED),
+                // Ownership and domain events: kept in identity_events only.
+                E::EIP712DomainChanged(_)
+                | E::OwnershipTransferStarted(_)
+                | E::OwnershipTransferred(_) => return Ok(()),
+            };
+            sqlx::query!(
+                "UPDATE identities SET status = $4, updated_block = $5, updated_at = $6
+                 WHERE chain_id = $1 AND registry = $2 AND id = $3",
+                c,
+                a,
+                id.as_slice(),
+                status.name(),
+                block,
+                ts,
             )
-            .bind(c)
-            .bind(a)
-            .bind(id()?)
-            .bind(hex_arg(args, ev, "owner")?)
-            .bind(hex_arg(args, ev, "wallet")?)
-            .bind(parse::<i16>(args, ev, "entityType")?)
-            .bind(hex_arg(args, ev, "metadataHash")?)
-            .bind(block)
-            .bind(ts)
-            .bind(Status::ACTIVE.name())
             .execute(&mut **tx)
             .await?;
         }
-        (
-            IdentityKind::IdentityRegistry,
-            name @ ("IdentityWalletChanged"
-            | "IdentityMetadataUpdated"
-            | "IdentitySuspended"
-            | "IdentityReinstated"
-            | "IdentityRevoked"),
-        ) => {
-            let (column, value): (&str, Vec<u8>) = match name {
-                "IdentityWalletChanged" => ("wallet", hex_arg(args, ev, "newWallet")?),
-                "IdentityMetadataUpdated" => ("metadata_hash", hex_arg(args, ev, "metadataHash")?),
-                "IdentitySuspended" => ("status", status(Status::SUSPENDED)),
-                "IdentityReinstated" => ("status", status(Status::ACTIVE)),
-                _ => ("status", status(Status::REVOKED)),
-            };
-            let set = if column == "status" {
-                "status = convert_from($4, 'UTF8')".to_string()
-            } else {
-                format!("{column} = $4")
-            };
-            sqlx::query(&format!(
-                "UPDATE identities SET {set}, updated_block = $5, updated_at = $6 WHERE chain_id = $1 AND registry = $2 AND id = $3"
-            ))
-            .bind(c)
-            .bind(a)
-            .bind(id()?)
-            .bind(value)
-            .bind(block)
-            .bind(ts)
-            .execute(&mut **tx)
-            .await?;
-        }
-        (IdentityKind::DidRegistry, "DIDAttributeSet") => {
-            sqlx::query(
-                "INSERT INTO did_attributes (chain_id, registry, did, name, stored, value_info, value, valid_to, removed, \
-                 updated_block, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,false,$9,$10)
+        IdentityLog::Did(DIDRegistryEvents::DIDAttributeSet(s)) => {
+            sqlx::query!(
+                "INSERT INTO did_attributes (chain_id, registry, did, name, stored, value_info, value, valid_to, removed,
+                 updated_block, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, $10)
                  ON CONFLICT (chain_id, registry, did, name) DO UPDATE SET stored = EXCLUDED.stored,
                  value_info = EXCLUDED.value_info, value = EXCLUDED.value, valid_to = EXCLUDED.valid_to, removed = false,
                  updated_block = EXCLUDED.updated_block, updated_at = EXCLUDED.updated_at",
+                c,
+                a,
+                s.did.as_slice(),
+                s.name.as_slice(),
+                s.stored.as_slice(),
+                s.valueInfo as i16,
+                s.value.as_ref(),
+                bigint(s.validTo, "DIDAttributeSet validTo")?,
+                block,
+                ts,
             )
-            .bind(c)
-            .bind(a)
-            .bind(hex_arg(args, ev, "did")?)
-            .bind(hex_arg(args, ev, "name")?)
-            .bind(hex_arg(args, ev, "stored")?)
-            .bind(parse::<i16>(args, ev, "valueInfo")?)
-            .bind(hex_arg(args, ev, "value")?)
-            .bind(parse::<i64>(args, ev, "validTo")?)
-            .bind(block)
-            .bind(ts)
             .execute(&mut **tx)
             .await?;
         }
-        (IdentityKind::DidRegistry, "DIDAttributeRemoved") => {
-            sqlx::query(
+        IdentityLog::Did(DIDRegistryEvents::DIDAttributeRemoved(r)) => {
+            sqlx::query!(
                 "UPDATE did_attributes SET removed = true, updated_block = $5, updated_at = $6
                  WHERE chain_id = $1 AND registry = $2 AND did = $3 AND name = $4",
+                c,
+                a,
+                r.did.as_slice(),
+                r.name.as_slice(),
+                block,
+                ts,
             )
-            .bind(c)
-            .bind(a)
-            .bind(hex_arg(args, ev, "did")?)
-            .bind(hex_arg(args, ev, "name")?)
-            .bind(block)
-            .bind(ts)
             .execute(&mut **tx)
             .await?;
         }
-        (IdentityKind::StakeRegistry, "Bonded" | "UnbondRequested" | "Withdrawn" | "Slashed") => {
-            let unlock = if ev == "UnbondRequested" {
-                Some(parse::<i64>(args, ev, "unlockAt")?)
-            } else {
-                None
+        IdentityLog::Stake(ev) => {
+            use StakeRegistryEvents as E;
+            let (id, amount, unbonding, unlock_at): (B256, U96, U96, Option<u64>) = match ev {
+                E::Bonded(b) => (b.id, b.amount, b.unbonding, None),
+                E::UnbondRequested(u) => (u.id, u.amount, u.unbonding, Some(u.unlockAt)),
+                E::Withdrawn(w) => (w.id, w.amount, w.unbonding, None),
+                E::Slashed(s) => (s.id, s.amount, s.unbonding, None),
+                E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(()),
             };
-            sqlx::query(
+            let unlock_at = unlock_at
+                .map(|u| bigint(u, "UnbondRequested unlockAt"))
+                .transpose()?;
+            sqlx::query!(
                 "INSERT INTO stake_bonds (chain_id, registry, id, amount, unbonding, unlock_at, updated_block, updated_at)
-                 VALUES ($1,$2,$3,$4::numeric,$5::numeric,$6,$7,$8)
+                 VALUES ($1, $2, $3, $4::text::numeric, $5::text::numeric, $6, $7, $8)
                  ON CONFLICT (chain_id, registry, id) DO UPDATE SET amount = EXCLUDED.amount,
                  unbonding = EXCLUDED.unbonding,
                  unlock_at = CASE WHEN EXCLUDED.unbonding = 0 THEN NULL ELSE coalesce(EXCLUDED.unlock_at, stake_bonds.unlock_at) END,
                  updated_block = EXCLUDED.updated_block, updated_at = EXCLUDED.updated_at",
+                c,
+                a,
+                id.as_slice(),
+                amount.to_string(),
+                unbonding.to_string(),
+                unlock_at,
+                block,
+                ts,
             )
-            .bind(c)
-            .bind(a)
-            .bind(id()?)
-            .bind(arg(args, ev, "amount")?)
-            .bind(arg(args, ev, "unbonding")?)
-            .bind(unlock)
-            .bind(block)
-            .bind(ts)
             .execute(&mut **tx)
             .await?;
         }
-        (k, "SignerSetRotated") if k.is_lite() => {
-            let signers: Vec<Vec<u8>> = args
-                .get("signers")
-                .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    IndexerError::Inconsistent("SignerSetRotated: signers missing".into())
-                })?
-                .iter()
-                .map(|s| alloy::hex::decode(s.as_str().unwrap_or_default()).unwrap_or_default())
-                .collect();
-            sqlx::query(
-                "INSERT INTO lites (chain_id, lite, kind, signer_set_id, signers, threshold) VALUES ($1,$2,$3,$4,$5,$6)
+        IdentityLog::Lite(StakingLiteEvents::SignerSetRotated(r), _) => {
+            let signers: Vec<Vec<u8>> = r.signers.iter().map(|s| s.to_vec()).collect();
+            sqlx::query!(
+                "INSERT INTO lites (chain_id, lite, kind, signer_set_id, signers, threshold) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (chain_id, lite) DO UPDATE SET signer_set_id = EXCLUDED.signer_set_id,
                  signers = EXCLUDED.signers, threshold = EXCLUDED.threshold",
+                c,
+                a,
+                e.kind.name(),
+                bigint(r.signerSetId, "SignerSetRotated signerSetId")?,
+                &signers,
+                r.threshold as i16,
             )
-            .bind(c)
-            .bind(a)
-            .bind(k.name())
-            .bind(parse::<i64>(args, ev, "signerSetId")?)
-            .bind(signers)
-            .bind(parse::<i16>(args, ev, "threshold")?)
             .execute(&mut **tx)
             .await?;
         }
-        (k, "EquivocationReported") if k.is_lite() => {
-            sqlx::query("UPDATE lites SET paused = true WHERE chain_id = $1 AND lite = $2")
-                .bind(c)
-                .bind(a)
-                .execute(&mut **tx)
-                .await?;
+        IdentityLog::Lite(StakingLiteEvents::EquivocationReported(_), _) => {
+            sqlx::query!(
+                "UPDATE lites SET paused = true WHERE chain_id = $1 AND lite = $2",
+                c,
+                a,
+            )
+            .execute(&mut **tx)
+            .await?;
         }
-        (k, "BatchApplied") if k.is_lite() => apply_batch(tx, c, a, k, e).await?,
-        _ => {} // ownership and domain events: kept in identity_events only
+        IdentityLog::Lite(StakingLiteEvents::BatchApplied(b), updates) => {
+            apply_batch(tx, c, e, b, updates.as_deref()).await?;
+        }
+        IdentityLog::Lite(StakingLiteEvents::EIP712DomainChanged(_), _) => {}
     }
     Ok(())
 }
@@ -523,112 +565,249 @@ async fn apply(
 async fn apply_batch(
     tx: &mut Transaction<'_, Postgres>,
     c: i64,
-    lite: &[u8],
-    kind: IdentityKind,
     e: &IdentityEvent,
+    b: &staking_lite::StakingLite::BatchApplied,
+    updates: Option<&[Update]>,
 ) -> IndexerResult<()> {
-    let (args, ev) = (&e.args, e.event.as_str());
-    let sequence: i64 = parse(args, ev, "sequence")?;
-    let to_cursor: U256 = parse(args, ev, "toCursor")?;
-    sqlx::query(
-        "INSERT INTO lite_batches (chain_id, lite, sequence, signer_set_id, from_cursor, to_cursor, home_timestamp, count, \
-         updates_hash, block_number, tx_hash) VALUES ($1,$2,$3,$4,$5::numeric,$6::numeric,$7,$8,$9,$10,$11)",
+    let lite = e.meta.address.as_slice();
+    let sequence = bigint(b.sequence, "BatchApplied sequence")?;
+    let home_timestamp = bigint(b.homeTimestamp, "BatchApplied homeTimestamp")?;
+    sqlx::query!(
+        "INSERT INTO lite_batches (chain_id, lite, sequence, signer_set_id, from_cursor, to_cursor, home_timestamp, count,
+         updates_hash, block_number, tx_hash)
+         VALUES ($1, $2, $3, $4, $5::text::numeric, $6::text::numeric, $7, $8, $9, $10, $11)",
+        c,
+        lite,
+        sequence,
+        bigint(b.signerSetId, "BatchApplied signerSetId")?,
+        b.fromCursor.to_string(),
+        b.toCursor.to_string(),
+        home_timestamp,
+        b.count as i32,
+        b.updatesHash.as_slice(),
+        e.meta.block_number as i64,
+        e.meta.tx_hash.as_slice(),
     )
-    .bind(c)
-    .bind(lite)
-    .bind(sequence)
-    .bind(parse::<i64>(args, ev, "signerSetId")?)
-    .bind(arg(args, ev, "fromCursor")?)
-    .bind(to_cursor.to_string())
-    .bind(parse::<i64>(args, ev, "homeTimestamp")?)
-    .bind(parse::<i32>(args, ev, "count")?)
-    .bind(hex_arg(args, ev, "updatesHash")?)
-    .bind(e.meta.block_number as i64)
-    .bind(e.meta.tx_hash.as_slice())
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO lites (chain_id, lite, kind, last_sequence, last_cursor, last_home_timestamp)
-         VALUES ($1,$2,$3,$4,$5::numeric,$6) ON CONFLICT (chain_id, lite) DO UPDATE SET
+         VALUES ($1, $2, $3, $4, $5::text::numeric, $6) ON CONFLICT (chain_id, lite) DO UPDATE SET
          last_sequence = EXCLUDED.last_sequence, last_cursor = EXCLUDED.last_cursor,
          last_home_timestamp = EXCLUDED.last_home_timestamp",
+        c,
+        lite,
+        e.kind.name(),
+        sequence,
+        b.toCursor.to_string(),
+        home_timestamp,
     )
-    .bind(c)
-    .bind(lite)
-    .bind(kind.name())
-    .bind(sequence)
-    .bind(to_cursor.to_string())
-    .bind(parse::<i64>(args, ev, "homeTimestamp")?)
     .execute(&mut **tx)
     .await?;
-    let Some(updates) = args.get("updates").and_then(Value::as_array) else {
+    let Some(updates) = updates else {
         tracing::warn!(tx = %e.meta.tx_hash, "BatchApplied without decodable calldata: mirrored records not updated");
         return Ok(());
     };
     for u in updates {
-        let u = u
-            .as_object()
-            .ok_or_else(|| IndexerError::Inconsistent("update is not an object".into()))?;
-        let k = arg(u, "update", "kind").unwrap_or("rotate");
-        let cursor = || arg(u, k, "cursor");
-        match k {
-            "set_bond" => {
-                sqlx::query(
+        match u {
+            Update::SetBond {
+                cursor,
+                id,
+                amount,
+                unbonding,
+            } => {
+                sqlx::query!(
                     "INSERT INTO lite_bonds (chain_id, lite, id, amount, unbonding, cursor)
-                     VALUES ($1,$2,$3,$4::numeric,$5::numeric,$6::numeric) ON CONFLICT (chain_id, lite, id) DO UPDATE SET
+                     VALUES ($1, $2, $3, $4::text::numeric, $5::text::numeric, $6::text::numeric)
+                     ON CONFLICT (chain_id, lite, id) DO UPDATE SET
                      amount = EXCLUDED.amount, unbonding = EXCLUDED.unbonding, cursor = EXCLUDED.cursor",
+                    c,
+                    lite,
+                    id.as_slice(),
+                    amount.to_string(),
+                    unbonding.to_string(),
+                    cursor.to_string(),
                 )
-                .bind(c)
-                .bind(lite)
-                .bind(hex_arg(u, k, "id")?)
-                .bind(arg(u, k, "amount")?)
-                .bind(arg(u, k, "unbonding")?)
-                .bind(cursor()?)
                 .execute(&mut **tx)
                 .await?;
             }
-            "set_identity" => {
-                let small =
-                    |key: &str| u.get(key).and_then(Value::as_u64).unwrap_or_default() as i16;
-                sqlx::query(
+            Update::SetIdentity {
+                cursor,
+                id,
+                owner,
+                wallet,
+                entity_type,
+                status,
+            } => {
+                sqlx::query!(
                     "INSERT INTO lite_identities (chain_id, lite, id, owner, wallet, entity_type, status, cursor)
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8::numeric) ON CONFLICT (chain_id, lite, id) DO UPDATE SET
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::numeric) ON CONFLICT (chain_id, lite, id) DO UPDATE SET
                      owner = EXCLUDED.owner, wallet = EXCLUDED.wallet, entity_type = EXCLUDED.entity_type,
                      status = EXCLUDED.status, cursor = EXCLUDED.cursor",
+                    c,
+                    lite,
+                    id.as_slice(),
+                    owner.as_slice(),
+                    wallet.as_slice(),
+                    *entity_type as i16,
+                    *status as i16,
+                    cursor.to_string(),
                 )
-                .bind(c)
-                .bind(lite)
-                .bind(hex_arg(u, k, "id")?)
-                .bind(hex_arg(u, k, "owner")?)
-                .bind(hex_arg(u, k, "wallet")?)
-                .bind(small("entityType"))
-                .bind(small("status"))
-                .bind(cursor()?)
                 .execute(&mut **tx)
                 .await?;
             }
-            "set_attribute" | "remove_attribute" => {
-                let set = k == "set_attribute";
-                sqlx::query(
+            Update::SetAttribute {
+                cursor,
+                did,
+                name,
+                value,
+                valid_to,
+                value_info,
+            } => {
+                sqlx::query!(
                     "INSERT INTO lite_attributes (chain_id, lite, did, name, stored, valid_to, value_info, removed, cursor)
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::numeric) ON CONFLICT (chain_id, lite, did, name) DO UPDATE SET
-                     stored = EXCLUDED.stored, valid_to = EXCLUDED.valid_to, value_info = EXCLUDED.value_info,
-                     removed = EXCLUDED.removed, cursor = EXCLUDED.cursor",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8::text::numeric) ON CONFLICT (chain_id, lite, did, name)
+                     DO UPDATE SET stored = EXCLUDED.stored, valid_to = EXCLUDED.valid_to,
+                     value_info = EXCLUDED.value_info, removed = false, cursor = EXCLUDED.cursor",
+                    c,
+                    lite,
+                    did.as_slice(),
+                    name.as_slice(),
+                    value.as_slice(),
+                    bigint(*valid_to, "SET_ATTRIBUTE validTo")?,
+                    *value_info as i16,
+                    cursor.to_string(),
                 )
-                .bind(c)
-                .bind(lite)
-                .bind(hex_arg(u, k, "did")?)
-                .bind(hex_arg(u, k, "name")?)
-                .bind(if set { Some(hex_arg(u, k, "stored")?) } else { None })
-                .bind(if set { Some(parse::<i64>(u, k, "validTo")?) } else { None })
-                .bind(if set { u.get("valueInfo").and_then(Value::as_u64).map(|v| v as i16) } else { None })
-                .bind(!set)
-                .bind(cursor()?)
                 .execute(&mut **tx)
                 .await?;
             }
-            _ => {} // rotations: the SignerSetRotated event updates `lites`
+            Update::RemoveAttribute { cursor, did, name } => {
+                sqlx::query!(
+                    "INSERT INTO lite_attributes (chain_id, lite, did, name, stored, valid_to, value_info, removed, cursor)
+                     VALUES ($1, $2, $3, $4, NULL, NULL, NULL, true, $5::text::numeric)
+                     ON CONFLICT (chain_id, lite, did, name) DO UPDATE SET stored = NULL, valid_to = NULL,
+                     value_info = NULL, removed = true, cursor = EXCLUDED.cursor",
+                    c,
+                    lite,
+                    did.as_slice(),
+                    name.as_slice(),
+                    cursor.to_string(),
+                )
+                .execute(&mut **tx)
+                .await?;
+            }
+            Update::Rotate { .. } => {} // the SignerSetRotated event updates `lites`
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::sol_types::SolEvent;
+    use pact_bindings::{
+        lite_update::{UnpackError, pack},
+        staking_lite::{ILiteBase::BatchHeader, StakingLite},
+    };
+
+    /// The `BatchApplied` log of a batch of `packed` and the calldata of its `applyBatch`.
+    fn batch(packed: Bytes, count: u32) -> (LogData, Bytes) {
+        let header = BatchHeader {
+            sourceChainId: alloy::primitives::U256::from(31337),
+            signerSetId: 1,
+            sequence: 1,
+            fromCursor: 0,
+            toCursor: 9 << 32,
+            homeTimestamp: 1_000,
+            count,
+            updatesHash: keccak256(&packed),
+        };
+        let log = StakingLite::BatchApplied {
+            sequence: header.sequence,
+            signerSetId: header.signerSetId,
+            fromCursor: header.fromCursor,
+            toCursor: header.toCursor,
+            homeTimestamp: header.homeTimestamp,
+            count,
+            updatesHash: header.updatesHash,
+        }
+        .encode_log_data();
+        let input = StakingLite::applyBatchCall {
+            header,
+            packedUpdates: packed,
+            signatures: Bytes::new(),
+        }
+        .abi_encode();
+        (log, input.into())
+    }
+
+    fn meta() -> LogMeta {
+        LogMeta {
+            block_number: 7,
+            log_index: 0,
+            tx_hash: B256::repeat_byte(0x77),
+            address: Address::repeat_byte(0x11),
+        }
+    }
+
+    #[test]
+    fn batch_updates_decode_typed_and_read_back_from_their_stored_form() {
+        let bond = Update::SetBond {
+            cursor: 5 << 32,
+            id: B256::repeat_byte(1),
+            amount: U96::from(450_000_000u64),
+            unbonding: U96::from(1u64),
+        };
+        let (log, input) = batch(pack(std::slice::from_ref(&bond)), 1);
+        let kind = IdentityKind::StakingLite;
+        let ev = IdentityEvent::decode(meta(), 1, kind, &log, Some(&input))
+            .unwrap()
+            .unwrap();
+        let IdentityLog::Lite(StakingLiteEvents::BatchApplied(_), Some(updates)) = &ev.log else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(updates, &[bond]);
+        assert_eq!(ev.name(), "BatchApplied");
+        let back = IdentityEvent::from_stored(meta(), 1, kind, ev.name(), &ev.args()).unwrap();
+        assert_eq!(back, ev);
+        // Without calldata: no updates, stored as null, read back as none.
+        let bare = IdentityEvent::decode(meta(), 1, kind, &log, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(bare.args()[UPDATES], Value::Null);
+        let back = IdentityEvent::from_stored(meta(), 1, kind, bare.name(), &bare.args()).unwrap();
+        assert!(matches!(back.log, IdentityLog::Lite(_, None)));
+    }
+
+    #[test]
+    fn a_batch_whose_updates_do_not_unpack_is_refused_with_the_codec_error() {
+        // Hashes to updatesHash, but a bond cut after its cursor.
+        let mut packed = pack(&[Update::SetBond {
+            cursor: 1,
+            id: B256::ZERO,
+            amount: U96::ZERO,
+            unbonding: U96::ZERO,
+        }])
+        .to_vec();
+        packed.truncate(9);
+        let (log, input) = batch(packed.into(), 1);
+        let err = IdentityEvent::decode(meta(), 1, IdentityKind::StakingLite, &log, Some(&input))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IndexerError::LiteUpdates {
+                    tx,
+                    source: UnpackError::Truncated { index: 0, offset: 0, available: 9, .. },
+                } if tx == meta().tx_hash
+            ),
+            "{err}"
+        );
+        // 0x01 is every Lite's first kind: for the IdentityLite and the DIDLite they are cut short too.
+        for kind in [IdentityKind::IdentityLite, IdentityKind::DidLite] {
+            let err = IdentityEvent::decode(meta(), 1, kind, &log, Some(&input)).unwrap_err();
+            assert!(matches!(err, IndexerError::LiteUpdates { .. }), "{err}");
+        }
+    }
 }

@@ -158,15 +158,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         escrow_store::rewind(&mut tx, chain_id, above, contracts).await?;
         crate::identity::rewind(&mut tx, chain_id, above).await?;
-        for table in EVENT_TABLES {
-            sqlx::query(&format!(
-                "DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2"
-            ))
-            .bind(chain_id as i64)
-            .bind(above)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // The event table with no projection: its rows above the fork go.
+        sqlx::query!(
+            "DELETE FROM token_transfers WHERE chain_id = $1 AND block_number > $2",
+            chain_id as i64,
+            above,
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query!(
             "DELETE FROM blocks WHERE chain_id = $1 AND number > $2",
             chain_id as i64,
@@ -196,11 +195,6 @@ impl Store {
         Ok(())
     }
 }
-
-/// Event tables with no projection: a rewind just deletes their rows above the fork. (The escrow
-/// and identity tables are rewound by `escrow_store::rewind` and `identity::rewind`, which also
-/// rebuild their projections.)
-pub const EVENT_TABLES: &[&str] = &["token_transfers"];
 
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,

@@ -84,12 +84,8 @@ pub fn next_deadline(o: DeadlineInputs) -> (Action, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toolchain::repo_file as source;
     use alloy::sol_types::SolEnum;
-
-    fn source(path: &str) -> String {
-        let path = crate::toolchain::repo_root().join(path);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
 
     #[test]
     fn names_come_from_the_generated_enums() {

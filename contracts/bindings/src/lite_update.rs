@@ -503,13 +503,9 @@ mod decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toolchain::repo_file as source;
     use alloy::primitives::{address, b256};
     use serde_json::json;
-
-    fn source(path: &str) -> String {
-        let path = crate::toolchain::repo_root().join(path);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
 
     /// The kind bytes and sizes are the Solidity Lites' own constants.
     #[test]

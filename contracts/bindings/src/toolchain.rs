@@ -15,6 +15,14 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A file of the repository (`path` relative to its root), for tests that check a Rust constant
+/// against the Solidity source declaring it.
+#[cfg(test)]
+pub(crate) fn repo_file(path: &str) -> String {
+    let path = repo_root().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn platform() -> &'static str {
     match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "aarch64") => "linux-arm64",

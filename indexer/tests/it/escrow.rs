@@ -18,7 +18,7 @@ use pact_testkit::{
 };
 use std::time::Duration;
 
-use pact_bindings::escrow_enums::{ACTIONS, STATES};
+use pact_bindings::escrow_enums::{ACTIONS, Action, DeadlineInputs, STATES, State, next_deadline};
 
 const DAY: u64 = 86_400;
 
@@ -491,5 +491,356 @@ async fn payouts_record_what_the_token_actually_credited() -> eyre::Result<()> {
         fees,
         all.iter().map(|s| token_fee(*s)).sum::<u64>().to_string()
     );
+    Ok(())
+}
+
+/// `PactEscrow`'s `_orders` mapping is storage slot 4 (after `Ownable`'s owner, `Ownable2Step`'s
+/// pending owner and `EIP712`'s two fallback strings; the contract documents `_hot` as slot 5). An
+/// order is two words (the contract's "Gas layout"): `buyer | amount << 160`, then `seller |
+/// deliverBy << 160 | stateSince << 192 | state << 224 | rejections << 232 | configId << 240`.
+/// [`Market::stored_inputs`] checks the layout against `getOrder` on every read.
+const ORDERS_SLOT: u64 = 4;
+
+/// One step of the random walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Warp,
+    Fund,
+    Config,
+    AdvanceAll,
+    Act,
+}
+
+/// What one comparison of the Rust port with the contract saw.
+struct Compared {
+    stored: State,
+    action: Action,
+    /// The stored state lags the clock (PROOF_SUBMITTED in storage, REVIEWING or COMPLETED in
+    /// `getOrder`): the case where the port must follow storage, not `getOrder`.
+    lagging: bool,
+}
+
+impl Market {
+    /// The inputs of `nextDeadline` as the contract holds them: the order's stored words (not
+    /// `getOrder`, which applies the clock) and its settings snapshot.
+    async fn stored_inputs(&self, id: B256) -> eyre::Result<(DeadlineInputs, State)> {
+        let p = &self.chain.provider;
+        let escrow = PactEscrow::new(self.escrow, p);
+        let slot = U256::from_be_bytes(
+            keccak256([id.as_slice(), &U256::from(ORDERS_SLOT).to_be_bytes::<32>()].concat()).0,
+        );
+        let a = p.get_storage_at(self.escrow, slot).await?;
+        let b = p.get_storage_at(self.escrow, slot + U256::from(1)).await?;
+        let bits = |w: U256, shift: usize, width: usize| -> u64 {
+            ((w >> shift) & ((U256::from(1) << width) - U256::from(1))).to::<u64>()
+        };
+        let address = |w: U256| Address::from_slice(&w.to_be_bytes::<32>()[12..]);
+        let shown = escrow.getOrder(id).call().await?;
+        eyre::ensure!(
+            address(a) == shown.buyer
+                && a >> 160 == U256::from(shown.amount)
+                && address(b) == shown.seller
+                && bits(b, 160, 32) == shown.deliverBy as u64
+                && bits(b, 240, 16) == shown.configId as u64,
+            "order {id}: storage words {a:#x}, {b:#x} are not the layout of {shown:?}"
+        );
+        let state = State::try_from(bits(b, 224, 8) as u8)?;
+        let config = escrow.config(shown.configId).call().await?;
+        let inputs = DeadlineInputs {
+            state,
+            deliver_by: bits(b, 160, 32),
+            state_since: bits(b, 192, 32),
+            review_window: config.reviewWindow.into(),
+            arbiter_window: config.arbiterWindow.into(),
+        };
+        Ok((inputs, State::try_from(shown.state)?))
+    }
+
+    /// `next_deadline` (the Rust port) over the stored order equals the contract's `nextDeadline`.
+    async fn compare_next_deadline(&self, id: B256, context: &str) -> eyre::Result<Compared> {
+        let (inputs, shown) = self.stored_inputs(id).await?;
+        let d = PactEscrow::new(self.escrow, &self.chain.provider)
+            .nextDeadline(id)
+            .call()
+            .await?;
+        let contract = (Action::try_from(d.action)?, d.at);
+        assert_eq!(
+            next_deadline(inputs),
+            contract,
+            "{context}: next_deadline({inputs:?}) differs from PactEscrow.nextDeadline({id})"
+        );
+        Ok(Compared {
+            stored: inputs.state,
+            action: contract.0,
+            lagging: inputs.state == State::PROOF_SUBMITTED && shown != inputs.state,
+        })
+    }
+}
+
+/// Sends a contract call: `Ok(true)` when mined, `Ok(false)` when the escrow refuses it (a revert
+/// at estimation: nothing is sent), any other failure is an error.
+macro_rules! attempt {
+    ($call:expr) => {
+        match $call.send().await {
+            Ok(pending) => {
+                let receipt = pending.get_receipt().await?;
+                eyre::ensure!(receipt.status(), "mined but reverted: {receipt:?}");
+                true
+            }
+            Err(e) if e.as_revert_data().is_some() => false,
+            Err(e) => return Err(e.into()),
+        }
+    };
+}
+
+/// A random walk of orders through the escrow's lifecycle (funding, every party's actions, the
+/// automatic steps, settings snapshots with other windows, time warps up to and across the
+/// deadlines): after every change, the Rust port `pact_bindings::escrow_enums::next_deadline`
+/// over the order as stored equals the deployed contract's `nextDeadline`, and at the end the
+/// indexer's projection (which uses the port) mirrors the stored orders and the contract's views.
+/// Seeded (`PACT_WALK_SEED` overrides the pinned seed); the walk takes at least 300 steps and goes
+/// on (to at most 1000) until it has reached every stored state and every action, including a
+/// review started by the clock but not yet written.
+#[tokio::test]
+async fn next_deadline_port_equals_the_contract_over_random_walks() -> eyre::Result<()> {
+    use pact_bindings::sol_enum::SolEnumNames;
+    use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
+    use std::collections::BTreeSet;
+
+    // At least STEPS steps, then on until the walk has covered the rule (at most MAX_STEPS).
+    const STEPS: usize = 300;
+    const MAX_STEPS: usize = 1_000;
+    let seed: u64 = match std::env::var("PACT_WALK_SEED") {
+        Ok(s) => s.parse()?,
+        Err(_) => 0x5eed_0016,
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let m = Market::new().await?;
+    let (owner, arbiter, seller, anyone) = (0usize, 0usize, 2usize, 5usize);
+    let escrow = |who: usize| m.as_party(who);
+    let mut orders: Vec<(B256, usize)> = Vec::new(); // (order id, buyer)
+    let (mut landed, mut refused) = (0usize, 0usize);
+    let mut stored_states = BTreeSet::new();
+    let mut actions = BTreeSet::new();
+    let mut lagging = 0usize;
+    // Each order's stored state at its last comparison (a stored terminal state never changes).
+    let mut last_stored: std::collections::HashMap<B256, State> = Default::default();
+
+    let mut steps = 0;
+    for step in 0..MAX_STEPS {
+        let covered = stored_states.len() == State::names().len() - 1
+            && actions.len() == Action::names().len()
+            && lagging > 0;
+        if step >= STEPS && covered {
+            break;
+        }
+        steps += 1;
+        let open: Vec<(B256, usize, State)> = {
+            let mut open = Vec::new();
+            for &(id, buyer) in &orders {
+                let shown = State::try_from(escrow(anyone).getOrder(id).call().await?.state)?;
+                if !shown.is_terminal() {
+                    open.push((id, buyer, shown));
+                }
+            }
+            open
+        };
+        let can_fund = open.len() < 5 && orders.len() < 80;
+        let step_kind = match rng.gen_range(0..100) {
+            _ if orders.is_empty() => Step::Fund,
+            0..28 => Step::Warp,
+            28..40 if can_fund => Step::Fund,
+            40..43 => Step::Config,
+            43..47 => Step::AdvanceAll,
+            _ => Step::Act,
+        };
+        let mut touched: Vec<B256> = Vec::new();
+        let ok = if step_kind == Step::Warp {
+            // Time passes: a fixed span, or to just before / at / just after an order's deadline.
+            let now = m.now().await?;
+            let mut secs = *[1u64, 60, 3_600, DAY, 3 * DAY, 8 * DAY]
+                .choose(&mut rng)
+                .unwrap();
+            if let Some(&(id, _, _)) = open.choose(&mut rng).filter(|_| rng.gen_bool(0.6)) {
+                let d = escrow(anyone).nextDeadline(id).call().await?;
+                let target = d.at as i64 + rng.gen_range(-1i64..=1);
+                if d.at != 0 && target > now as i64 {
+                    secs = target as u64 - now;
+                }
+            }
+            m.warp(secs).await?;
+            // Storage did not change, so neither side may: and a review the clock just started
+            // is the lagging case.
+            for &(id, _) in &orders {
+                if last_stored.get(&id).is_some_and(|s| s.is_terminal()) {
+                    continue;
+                }
+                let c = m
+                    .compare_next_deadline(id, &format!("seed {seed}, step {step} (warp)"))
+                    .await?;
+                lagging += c.lagging as usize;
+            }
+            continue;
+        } else if step_kind == Step::Fund {
+            let buyer = *[1usize, 3].choose(&mut rng).unwrap();
+            let deliver_by = m.now().await? + rng.gen_range(60..5 * DAY);
+            let id = pact_bindings::order_id(
+                m.chain.signer(buyer).address(),
+                (orders.len() as u64 + 1).into(),
+            );
+            let amount = U256::from(rng.gen_range(1..100_000_000u64));
+            let funded = attempt!(escrow(buyer).fund(
+                id,
+                m.chain.signer(seller).address(),
+                amount,
+                deliver_by,
+                keccak256(b"terms"),
+            ));
+            if funded {
+                orders.push((id, buyer));
+                touched.push(id);
+            }
+            funded
+        } else if step_kind == Step::Config {
+            attempt!(escrow(owner).setConfig(
+                rng.gen_range(0..=1_000),
+                rng.gen_range(60..4 * DAY as u32),
+                rng.gen_range(60..8 * DAY as u32),
+                rng.gen_range(0..=10_000),
+            ))
+        } else if step_kind == Step::AdvanceAll {
+            touched = orders.iter().map(|o| o.0).collect();
+            attempt!(escrow(anyone).advanceMany(touched.clone()))
+        } else {
+            // An action on an order: one its (derived) state allows, or any (mostly refused).
+            let (id, buyer) = match open.choose(&mut rng).filter(|_| rng.gen_bool(0.9)) {
+                Some(&(id, buyer, _)) => (id, buyer),
+                None => *orders.choose(&mut rng).unwrap(),
+            };
+            let shown = State::try_from(escrow(anyone).getOrder(id).call().await?.state)?;
+            let party = *[buyer, seller].choose(&mut rng).unwrap();
+            let bps: u16 = rng.gen_range(0..=10_000);
+            let choices: &[u8] = match shown {
+                State::ESCROWED => &[0, 1, 2, 9, 10, 11],
+                State::DELIVERING => &[1, 2, 6, 10, 11],
+                State::PROOF_SUBMITTED => &[3, 3, 3, 4, 5, 6, 10, 11],
+                State::REVIEWING => &[4, 5, 5, 6, 11, 11],
+                State::DISPUTED => &[7, 7, 8, 8, 8, 10, 11],
+                _ => &[0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            };
+            touched.push(id);
+            let e = |who: usize| escrow(who);
+            match *choices.choose(&mut rng).unwrap() {
+                0 => attempt!(e(seller).startDelivery(id)),
+                1 => attempt!(e(seller).submitProof(id, keccak256(id), format!("ipfs://{step}"))),
+                2 => attempt!(e(seller).submitProofHash(id, keccak256([step as u8]))),
+                3 => attempt!(e(buyer).startReview(id)),
+                4 => attempt!(e(buyer).accept(id)),
+                5 => attempt!(e(buyer).reject(id, keccak256(b"no"))),
+                6 => attempt!(e(party).dispute(id, keccak256(b"evidence"))),
+                7 => attempt!(e(arbiter).resolve(id, bps)),
+                8 => {
+                    let pending = e(anyone).settlementOf(id).call().await?;
+                    let proposer = pending.proposer;
+                    if proposer != Address::ZERO && rng.gen_bool(0.6) {
+                        let other = if proposer == m.chain.signer(buyer).address() {
+                            seller
+                        } else {
+                            buyer
+                        };
+                        attempt!(e(other).acceptSettlement(id, pending.sellerBps))
+                    } else {
+                        attempt!(e(party).proposeSettlement(id, bps))
+                    }
+                }
+                9 => attempt!(e(buyer).cancel(id)),
+                10 => attempt!(e(seller).refund(id)),
+                _ => attempt!(e(anyone).advance(id)),
+            }
+        };
+        if ok {
+            landed += 1;
+        } else {
+            refused += 1;
+        }
+        // The orders the step touched, and every 25 steps all of them (the view reads only
+        // storage, so a time warp alone changes neither side).
+        let check: Vec<B256> = if step % 25 == 0 {
+            orders.iter().map(|o| o.0).collect()
+        } else {
+            touched
+        };
+        for id in check {
+            let c = m
+                .compare_next_deadline(id, &format!("seed {seed}, step {step}"))
+                .await?;
+            stored_states.insert(c.stored.name());
+            actions.insert(c.action.name());
+            lagging += c.lagging as usize;
+            last_stored.insert(id, c.stored);
+        }
+    }
+    for &(id, _) in &orders {
+        m.compare_next_deadline(id, &format!("seed {seed}, end"))
+            .await?;
+    }
+    eprintln!(
+        "seed {seed}: {steps} steps, {} orders, {landed} transactions landed, {refused} refused, {lagging} lagging reviews seen",
+        orders.len()
+    );
+    // The walk covered the whole rule: every stored state, every action, the lagging review.
+    assert_eq!(
+        stored_states,
+        State::names()[1..].iter().copied().collect(),
+        "seed {seed}: stored states reached"
+    );
+    assert_eq!(
+        actions,
+        Action::names().iter().copied().collect(),
+        "seed {seed}: actions reported"
+    );
+    assert!(
+        lagging > 0,
+        "seed {seed}: no review started by the clock alone"
+    );
+    assert!(
+        landed >= STEPS / 5,
+        "seed {seed}: only {landed} transactions landed"
+    );
+
+    // The indexer's projection of the same walk mirrors the stored orders (its state is the stored
+    // one, its next action the contract's)...
+    let stop = crate::common::spawn(m.follower());
+    wait_synced(&m.chain, &m.store, Duration::from_secs(60)).await?;
+    let rows: Vec<(Vec<u8>, String, i64, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT order_id, state, state_since, deliver_by, next_action, next_action_at FROM escrow_orders",
+    )
+    .fetch_all(m.store.pool())
+    .await?;
+    assert_eq!(rows.len(), orders.len());
+    for (id, state, since, deliver_by, next, next_at) in rows {
+        let id = B256::from_slice(&id);
+        let (stored, _) = m.stored_inputs(id).await?;
+        assert_eq!(
+            (state.as_str(), since as u64, deliver_by as u64),
+            (stored.state.name(), stored.state_since, stored.deliver_by),
+            "seed {seed}: projection of {id}"
+        );
+        let (action, at) = next_deadline(stored);
+        assert_eq!(
+            (
+                next.as_deref().unwrap_or("NONE"),
+                next_at.unwrap_or(0) as u64
+            ),
+            (action.name(), at),
+            "seed {seed}: next action of {id}"
+        );
+    }
+    // ... and once every due step is written (no state lags the clock), equals `getOrder`.
+    let all: Vec<B256> = orders.iter().map(|o| o.0).collect();
+    attempt!(escrow(anyone).advanceMany(all));
+    wait_synced(&m.chain, &m.store, Duration::from_secs(60)).await?;
+    assert_eq!(m.assert_matches_contract().await?, orders.len());
+    stop.send(true)?;
     Ok(())
 }

@@ -4,13 +4,14 @@
 
 use crate::common::wait_synced;
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, keccak256},
+    primitives::{Address, B256, Bytes, U256, aliases::U96, keccak256},
     providers::DynProvider,
     signers::SignerSync,
 };
 use pact_bindings::{
     did_registry::DIDRegistry,
     identity_registry::IdentityRegistry,
+    lite_update::{Update, pack},
     stake_registry::StakeRegistry,
     staking_lite::{ILiteBase::BatchHeader, StakingLite},
     test_usdt::TestUSDT,
@@ -50,13 +51,14 @@ async fn signed_batch(
     Ok(sigs.into())
 }
 
-fn set_bond(cursor: u64, id: B256, amount: u128, unbonding: u128) -> Vec<u8> {
-    let mut u = vec![0x01];
-    u.extend_from_slice(&cursor.to_be_bytes());
-    u.extend_from_slice(id.as_slice());
-    u.extend_from_slice(&amount.to_be_bytes()[4..]);
-    u.extend_from_slice(&unbonding.to_be_bytes()[4..]);
-    u
+fn set_bond(cursor: u64, id: B256, amount: u64, unbonding: u64) -> Vec<u8> {
+    pack(&[Update::SetBond {
+        cursor,
+        id,
+        amount: U96::from(amount),
+        unbonding: U96::from(unbonding),
+    }])
+    .to_vec()
 }
 
 #[tokio::test]
