@@ -715,3 +715,46 @@ async fn two_concurrent_workers_deliver_each_due_row_once() {
         "one claim, one attempt and one record per row"
     );
 }
+
+#[tokio::test]
+async fn the_outcome_of_a_superseded_claim_is_not_recorded() {
+    let app = App::spawn().await;
+    let rx = receiver().await;
+    rx.delay_ms.store(1000, Ordering::SeqCst);
+    let agent = hooked_agent(&app, "alice", &rx).await;
+    let id = enqueue_n(&app, agent, "fence", 1).await.remove(0);
+    let row_id: i64 = id.trim_start_matches("dlv_").parse().unwrap();
+
+    // While the worker's request waits for its answer, the claim is taken over, as another
+    // worker does once a lease expired: a new token and a lease of three seconds.
+    rx.wait_hits(1).await;
+    let taken = sqlx::query(
+        "UPDATE webhook_deliveries SET claims = claims + 1,
+             claimed_until = clock_timestamp() + interval '3 seconds'
+         WHERE id = $1 AND claims = 1",
+    )
+    .bind(row_id)
+    .execute(&app.pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(taken, 1);
+    // The receiver answers 200; the worker's outcome is not recorded under the old claim.
+    rx.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        delivery_row(&app, &id).await,
+        (("pending".into(), 0, 2), vec![]),
+        "a superseded claim recorded its outcome"
+    );
+    // After the taken-over lease expires the row is claimed again, sent and recorded once.
+    rx.delay_ms.store(0, Ordering::SeqCst);
+    let (row, log) = eventually("the delivery recorded", || async {
+        let r = delivery_row(&app, &id).await;
+        (r.0.0 == "delivered").then_some(r)
+    })
+    .await;
+    assert_eq!(row, ("delivered".into(), 1, 3));
+    assert_eq!(log, [(1, Some(200), None)]);
+    assert_eq!(rx.hits(), 2);
+}
