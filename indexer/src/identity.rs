@@ -705,7 +705,7 @@ async fn apply_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::sol_types::SolEvent;
+    use alloy::{primitives::Address, sol_types::SolEvent};
     use pact_bindings::{
         lite_update::{UnpackError, pack},
         staking_lite::{ILiteBase::BatchHeader, StakingLite},
