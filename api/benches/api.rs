@@ -6,6 +6,7 @@
 //! `cargo bench -p pact-api --bench api`.
 
 use alloy::transports::http::reqwest;
+use pact_testkit::bench::{env_u64, loadavg, percentile};
 use pact_testkit::{KillOnDrop, TestDb};
 use std::{
     process::{Command, Stdio},
@@ -16,32 +17,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The 1/5/15-minute load averages (the machine is shared: say how busy it was).
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 const WORDS: &str = "ARRAY['rust','solidity','audit','backend','frontend','design','indexer','escrow',
     'contract','agent','scraper','translation','review','testing','devops','database','api','mobile',
     'security','data','model','writing','video','logo','research','support','bot','wallet','bridge','oracle']";
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let listings = env("PACT_BENCH_LISTINGS", 100_000);
-    let orders = env("PACT_BENCH_ORDERS", 1_000_000);
+    let listings = env_u64("PACT_BENCH_LISTINGS", 100_000);
+    let orders = env_u64("PACT_BENCH_ORDERS", 1_000_000);
     let db = TestDb::new().await?;
     let pool = db.pool().await?;
     pact_api::migrate(&pool).await?;
@@ -217,8 +200,8 @@ async fn main() -> eyre::Result<()> {
     .map(|(b,)| format!("0x{}", hex::encode(b)))
     .collect();
     let ids = Arc::new(ids);
-    let conc = env("PACT_BENCH_CONCURRENCY", 64) as usize;
-    let secs = env("PACT_BENCH_SECS", 10);
+    let conc = env_u64("PACT_BENCH_CONCURRENCY", 64) as usize;
+    let secs = env_u64("PACT_BENCH_SECS", 10);
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = vec![];

@@ -15,30 +15,13 @@
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use pact_api::{AppState, Settings, SystemClock, webhooks};
 use pact_testkit::TestDb;
+use pact_testkit::bench::{env_u64, loadavg, percentile};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The 1/5/15-minute load averages (the machine is shared: say how busy it was).
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// Arrival time of each healthy delivery, by its `data.seq`.
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -179,9 +162,9 @@ async fn run(
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    let deliveries = env("PACT_BENCH_DELIVERIES", 500);
-    let interval = Duration::from_millis(env("PACT_BENCH_INTERVAL_MS", 10));
-    let endpoints = env("PACT_BENCH_ENDPOINTS", 8);
+    let deliveries = env_u64("PACT_BENCH_DELIVERIES", 500);
+    let interval = Duration::from_millis(env_u64("PACT_BENCH_INTERVAL_MS", 10));
+    let endpoints = env_u64("PACT_BENCH_ENDPOINTS", 8);
     let timeout = Duration::from_secs(2);
     println!("load average before: {}", loadavg());
     let alone = run(false, deliveries, endpoints, interval, timeout).await?;

@@ -13,6 +13,7 @@ use alloy::{
 };
 use pact_bindings::LogEmitter;
 use pact_indexer::{copy::CopyBuf, store::Store};
+use pact_testkit::bench::percentile;
 use pact_testkit::{KillOnDrop, TestDb};
 use std::{
     process::{Command, Stdio},
@@ -31,10 +32,6 @@ fn peak_rss_kib(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main]

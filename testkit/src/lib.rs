@@ -4,11 +4,13 @@
 //!   node bindings) and hands back a wallet-backed provider.
 //! - [`TestDb`] creates a fresh PostgreSQL database on the server named by `DATABASE_URL` (or
 //!   `.pact/env`, written by `scripts/setup`), and drops it when the test ends.
+//! - [`bench`] holds what the benches share (settings from the environment, load, percentiles).
 //! - [`deploy`] deploys Pact's contracts through the Rust bindings (the one deploy every test and
 //!   the local stack use) and writes their deployment records.
 //! - anvil's own RPC methods (time travel, mining control, snapshots) are alloy's typed
 //!   [`AnvilApi`](alloy::providers::ext::AnvilApi), re-exported here.
 
+pub mod bench;
 pub mod deploy;
 pub mod rpc_proxy;
 
