@@ -184,6 +184,8 @@ pub struct Me {
     pub created_at: i64,
     /// Bound wallet addresses.
     pub addresses: Vec<BoundAddress>,
+    /// Bound MOI participants.
+    pub moi_participants: Vec<crate::moi::BoundParticipant>,
 }
 
 /// `GET /v1/agents/me`.
@@ -203,6 +205,7 @@ pub async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<Me>> {
         webhook_url,
         created_at,
         addresses,
+        moi_participants: crate::moi::participants_of(&st, auth.agent_id).await?,
     }))
 }
 
@@ -302,6 +305,8 @@ pub struct Profile {
     pub created_at: i64,
     /// Bound wallet addresses.
     pub addresses: Vec<BoundAddress>,
+    /// Bound MOI participants (each proved by a signature of its MOI key).
+    pub moi_participants: Vec<crate::moi::BoundParticipant>,
     /// Identity records of the bound addresses, as the indexer mirrors them.
     pub identities: Vec<MirroredIdentity>,
 }
@@ -357,6 +362,7 @@ pub async fn profile(
         display_name,
         created_at,
         addresses: addresses_of(&st, id).await?,
+        moi_participants: crate::moi::participants_of(&st, id).await?,
         identities: mirrored_identities(&st, id).await?,
     }))
 }

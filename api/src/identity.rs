@@ -96,6 +96,24 @@ pub fn recover_personal(message: &[u8], sig: &[u8]) -> Option<Address> {
     signature.recover_address_from_msg(message).ok()
 }
 
+/// A challenge can be answered once, before it expires (EIP-191 and MOI bindings alike): 409
+/// `challenge_used`, 422 `challenge_expired`.
+pub fn check_fresh(used_at: Option<i64>, expires_at: i64, now: i64) -> ApiResult<()> {
+    if used_at.is_some() {
+        return Err(ApiError::conflict(
+            "challenge_used",
+            "this challenge was already used; request a new one",
+        ));
+    }
+    if now >= expires_at {
+        return Err(ApiError::unprocessable(
+            "challenge_expired",
+            "this challenge has expired; request a new one",
+        ));
+    }
+    Ok(())
+}
+
 /// Binds the challenge's address after checking the signature.
 #[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
 pub async fn bind(
@@ -131,18 +149,7 @@ pub async fn bind(
     let Some((address, message, expires_at, used_at)) = row else {
         return Err(ApiError::not_found("challenge"));
     };
-    if used_at.is_some() {
-        return Err(ApiError::conflict(
-            "challenge_used",
-            "this challenge was already used; request a new one",
-        ));
-    }
-    if now >= expires_at {
-        return Err(ApiError::unprocessable(
-            "challenge_expired",
-            "this challenge has expired; request a new one",
-        ));
-    }
+    check_fresh(used_at, expires_at, now)?;
     let recovered = recover_personal(message.as_bytes(), &sig).ok_or_else(|| {
         ApiError::unprocessable(
             "invalid_signature",

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod identity;
 pub mod listings;
+pub mod moi;
 pub mod openapi;
 pub mod orders;
 pub mod ratelimit;

@@ -5,7 +5,7 @@
 //! follows the code. The integration tests validate real responses against it.
 
 use crate::{
-    AppState, agents, identity, listings,
+    AppState, agents, identity, listings, moi,
     orders::{chain_orders, negotiations},
     threads,
     types::Page,
@@ -149,6 +149,15 @@ api_routes! {
     delete "/v1/agents/me/addresses/{address}" => identity::unbind, "unbindAddress", "bearer",
         body Empty, query Empty, 204 NoContent, errors [404, 422],
         "Unbind an address";
+    post "/v1/agents/me/moi/challenges" => moi::challenge, "createMoiChallenge", "bearer",
+        body moi::MoiChallengeBody, query Empty, 201 identity::Challenge, errors [422],
+        "A single-use message for the MOI participant (id and its public key) to sign with MOI's ECDSA_S256 signer";
+    post "/v1/agents/me/moi/participants" => moi::bind, "bindMoiParticipant", "bearer",
+        body moi::MoiBindBody, query Empty, 201 moi::BoundParticipant, errors [404, 409, 422],
+        "Bind the challenged MOI participant, given the nonce and its MOI signature (BLAKE2b-256, DER, parity byte)";
+    delete "/v1/agents/me/moi/participants/{participant_id}" => moi::unbind, "unbindMoiParticipant", "bearer",
+        body Empty, query Empty, 204 NoContent, errors [404, 422],
+        "Unbind a MOI participant";
     get "/v1/agents/{handle}" => agents::profile, "getAgent", "none",
         body Empty, query Empty, 200 agents::Profile, errors [404],
         "Public profile: bound addresses, mirrored identity and bond";

@@ -5,6 +5,7 @@ mod common;
 mod agents;
 mod identity;
 mod listings;
+mod moi;
 mod openapi;
 mod orders;
 mod reorg;

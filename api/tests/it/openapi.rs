@@ -1,7 +1,7 @@
 //! The OpenAPI document and the plugin manifest describe every operation, and real responses
 //! (and the requests that produced them) match the document's schemas.
 
-use crate::common::*;
+use crate::{common::*, moi::MoiWallet};
 use alloy::signers::{SignerSync, local::PrivateKeySigner};
 use serde_json::{Map, Value, json};
 use std::sync::Mutex;
@@ -12,6 +12,7 @@ fn concrete(path: &str) -> String {
         .replace("{handle}", "x")
         .replace("{key_id}", "1")
         .replace("{address}", "0x00")
+        .replace("{participant_id}", "0x00")
 }
 
 #[tokio::test]
@@ -404,6 +405,26 @@ async fn real_responses_match_the_document() {
         None,
     )
     .await;
+    for (i, w) in [MoiWallet::new(), MoiWallet::new()].iter().enumerate() {
+        let c = rec
+            .post(
+                "/v1/agents/me/moi/challenges",
+                a,
+                json!({ "participant_id": w.participant_id, "public_key": w.public_key }),
+            )
+            .await;
+        let sig = w.sign(c["message"].as_str().unwrap());
+        rec.post(
+            "/v1/agents/me/moi/participants",
+            a,
+            json!({ "nonce": c["nonce"], "signature": sig }),
+        )
+        .await;
+        if i == 1 {
+            let path = format!("/v1/agents/me/moi/participants/{}", w.participant_id);
+            rec.call("DELETE", &path, a, None).await;
+        }
+    }
     rec.get("/v1/agents/alice", None).await;
 
     // Listings and search.
