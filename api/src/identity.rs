@@ -1,5 +1,7 @@
 //! Identity binding: a single-use challenge, signed by the wallet with EIP-191 `personal_sign`;
 //! the API recovers the signer with alloy's `Signature` and binds the address to the agent.
+//! The challenges themselves ([`issue`], [`take`], [`check_fresh`]) also serve the MOI
+//! participant binding (`crate::moi`).
 
 use crate::{
     AppState,
@@ -11,6 +13,7 @@ use crate::{
 };
 use alloy::primitives::{Address, Signature};
 use axum::{Json, extract::State, http::StatusCode};
+use pact_db::states::ChallengeScheme;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -42,19 +45,47 @@ pub async fn challenge(
     ApiJson(body): ApiJson<ChallengeBody>,
 ) -> ApiResult<(StatusCode, Json<Challenge>)> {
     let address = parse_address("address", &body.address)?;
+    let line = format!("Address: {}", address.to_checksum(None));
+    issue(
+        &st,
+        &auth,
+        ChallengeScheme::Eip191,
+        address.as_slice(),
+        None,
+        &line,
+    )
+    .await
+}
+
+/// Stores a single-use challenge of `scheme` for `subject` (and the `public_key` that will sign
+/// it, for MOI) and answers it. The message names the agent, the subject (`subject_line`), the
+/// nonce and the expiry.
+pub(crate) async fn issue(
+    st: &AppState,
+    auth: &Auth,
+    scheme: ChallengeScheme,
+    subject: &[u8],
+    public_key: Option<&[u8]>,
+    subject_line: &str,
+) -> ApiResult<(StatusCode, Json<Challenge>)> {
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let expires_at = st.now() + st.settings.challenge_ttl_secs;
+    let title = match scheme {
+        ChallengeScheme::Eip191 => "Pact identity binding",
+        ChallengeScheme::Moi => "Pact MOI participant binding",
+    };
     let message = format!(
-        "Pact identity binding\nAgent: {}\nAddress: {}\nNonce: {nonce}\nExpires: {expires_at}",
-        auth.handle,
-        address.to_checksum(None)
+        "{title}\nAgent: {}\n{subject_line}\nNonce: {nonce}\nExpires: {expires_at}",
+        auth.handle
     );
     sqlx::query!(
-        "INSERT INTO identity_challenges (nonce, agent_id, address, message, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO identity_challenges (nonce, agent_id, scheme, subject, public_key, message, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &nonce,
         auth.agent_id,
-        address.as_slice(),
+        scheme.as_str(),
+        subject,
+        public_key,
         &message,
         expires_at,
     )
@@ -68,6 +99,57 @@ pub async fn challenge(
             expires_at,
         }),
     ))
+}
+
+/// A challenge being answered.
+#[derive(Debug)]
+pub(crate) struct Answered {
+    /// The address or participant id it was issued for.
+    pub subject: Vec<u8>,
+    /// The key that must sign it (MOI).
+    pub public_key: Option<Vec<u8>>,
+    /// The exact message to verify the signature over.
+    pub message: String,
+}
+
+/// Takes the agent's challenge `nonce` of `scheme` in `tx` and marks it used: 404 for a malformed,
+/// unknown or foreign nonce (alike), then the freshness rule ([`check_fresh`]). The mark is undone
+/// with `tx` when the proof that follows fails.
+pub(crate) async fn take(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    auth: &Auth,
+    scheme: ChallengeScheme,
+    nonce: &str,
+    now: i64,
+) -> ApiResult<Answered> {
+    if nonce.len() != 32 || !nonce.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ApiError::not_found("challenge"));
+    }
+    let Some(c) = sqlx::query!(
+        "SELECT subject, public_key, message, expires_at, used_at FROM identity_challenges
+         WHERE nonce = $1 AND agent_id = $2 AND scheme = $3 FOR UPDATE",
+        nonce,
+        auth.agent_id,
+        scheme.as_str(),
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Err(ApiError::not_found("challenge"));
+    };
+    check_fresh(c.used_at, c.expires_at, now)?;
+    sqlx::query!(
+        "UPDATE identity_challenges SET used_at = $2 WHERE nonce = $1",
+        nonce,
+        now,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(Answered {
+        subject: c.subject,
+        public_key: c.public_key,
+        message: c.message,
+    })
 }
 
 /// `POST /v1/agents/me/addresses` body.
@@ -98,7 +180,7 @@ pub fn recover_personal(message: &[u8], sig: &[u8]) -> Option<Address> {
 
 /// A challenge can be answered once, before it expires (EIP-191 and MOI bindings alike): 409
 /// `challenge_used`, 422 `challenge_expired`.
-pub fn check_fresh(used_at: Option<i64>, expires_at: i64, now: i64) -> ApiResult<()> {
+fn check_fresh(used_at: Option<i64>, expires_at: i64, now: i64) -> ApiResult<()> {
     if used_at.is_some() {
         return Err(ApiError::conflict(
             "challenge_used",
@@ -132,24 +214,13 @@ pub async fn bind(
                 "signature must be 0x followed by 65 bytes of hex (r, s, v)",
             )
         })?;
-    if body.nonce.len() != 32 || !body.nonce.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ApiError::not_found("challenge"));
-    }
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    let row: Option<(Vec<u8>, String, i64, Option<i64>)> = sqlx::query!(
-        "SELECT address, message, expires_at, used_at FROM identity_challenges
-         WHERE nonce = $1 AND agent_id = $2 FOR UPDATE",
-        &body.nonce,
-        auth.agent_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(|r| (r.address, r.message, r.expires_at, r.used_at));
-    let Some((address, message, expires_at, used_at)) = row else {
-        return Err(ApiError::not_found("challenge"));
-    };
-    check_fresh(used_at, expires_at, now)?;
+    let Answered {
+        subject: address,
+        message,
+        ..
+    } = take(&mut tx, &auth, ChallengeScheme::Eip191, &body.nonce, now).await?;
     let recovered = recover_personal(message.as_bytes(), &sig).ok_or_else(|| {
         ApiError::unprocessable(
             "invalid_signature",
@@ -166,13 +237,6 @@ pub async fn bind(
             ),
         ));
     }
-    sqlx::query!(
-        "UPDATE identity_challenges SET used_at = $2 WHERE nonce = $1",
-        &body.nonce,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
     let existing: Option<(i64,)> = sqlx::query!(
         "SELECT agent_id FROM agent_addresses WHERE address = $1",
         &address,

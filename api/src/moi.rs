@@ -17,12 +17,13 @@ use crate::{
     auth::Auth,
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath},
-    identity::{Challenge, check_fresh},
+    identity::{Challenge, issue, take},
     types::hex0x,
 };
 use axum::{Json, extract::State, http::StatusCode};
 use blake2::{Blake2b, Digest, digest::consts::U32};
 use k256::ecdsa::{Signature, VerifyingKey, signature::hazmat::PrehashVerifier};
+use pact_db::states::ChallengeScheme;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -215,33 +216,16 @@ pub async fn challenge(
     let id = ParticipantId::parse(&body.participant_id)?;
     let key = PublicKey::parse(&body.public_key)?;
     key.check_owns(&id)?;
-    let nonce = hex::encode(rand::random::<[u8; 16]>());
-    let expires_at = st.now() + st.settings.challenge_ttl_secs;
-    let message = format!(
-        "Pact MOI participant binding\nAgent: {}\nParticipant: {}\nNonce: {nonce}\nExpires: {expires_at}",
-        auth.handle,
-        hex0x(&id.0),
-    );
-    sqlx::query!(
-        "INSERT INTO moi_challenges (nonce, agent_id, participant_id, public_key, message, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &nonce,
-        auth.agent_id,
-        &id.0[..],
-        &key.0[..],
-        &message,
-        expires_at,
+    let line = format!("Participant: {}", hex0x(&id.0));
+    issue(
+        &st,
+        &auth,
+        ChallengeScheme::Moi,
+        &id.0,
+        Some(&key.0[..]),
+        &line,
     )
-    .execute(&st.pool)
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Challenge {
-            nonce,
-            message,
-            expires_at,
-        }),
-    ))
+    .await
 }
 
 /// `POST /v1/agents/me/moi/participants` body.
@@ -276,39 +260,18 @@ pub async fn bind(
 ) -> ApiResult<(StatusCode, Json<BoundParticipant>)> {
     let sig = hex::decode(body.signature.strip_prefix("0x").unwrap_or(&body.signature))
         .map_err(|_| MoiError::SignatureFormat("not hex"))?;
-    if body.nonce.len() != 32 || !body.nonce.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ApiError::not_found("challenge"));
-    }
     let now = st.now();
     let mut tx = st.pool.begin().await?;
-    let Some(c) = sqlx::query!(
-        "SELECT participant_id, public_key, message, expires_at, used_at FROM moi_challenges
-         WHERE nonce = $1 AND agent_id = $2 FOR UPDATE",
-        &body.nonce,
-        auth.agent_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Err(ApiError::not_found("challenge"));
-    };
-    check_fresh(c.used_at, c.expires_at, now)?;
-    let key = PublicKey::from_bytes(
-        c.public_key
-            .try_into()
-            .map_err(|_| eyre::eyre!("stored MOI public key is not 33 bytes"))?,
-    )?;
+    let c = take(&mut tx, &auth, ChallengeScheme::Moi, &body.nonce, now).await?;
+    let key = c
+        .public_key
+        .and_then(|k| <[u8; 33]>::try_from(k).ok())
+        .ok_or_else(|| eyre::eyre!("a MOI challenge without its 33-byte public key"))?;
+    let key = PublicKey::from_bytes(key)?;
     verify(c.message.as_bytes(), &sig, &key)?;
-    sqlx::query!(
-        "UPDATE moi_challenges SET used_at = $2 WHERE nonce = $1",
-        &body.nonce,
-        now,
-    )
-    .execute(&mut *tx)
-    .await?;
     let owner = sqlx::query_scalar!(
         "SELECT agent_id FROM agent_moi_participants WHERE participant_id = $1",
-        &c.participant_id,
+        &c.subject,
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -324,7 +287,7 @@ pub async fn bind(
             sqlx::query!(
                 "INSERT INTO agent_moi_participants (participant_id, agent_id, public_key, bound_at)
                  VALUES ($1, $2, $3, $4)",
-                &c.participant_id,
+                &c.subject,
                 auth.agent_id,
                 &key.0[..],
                 now,
@@ -337,7 +300,7 @@ pub async fn bind(
     Ok((
         StatusCode::CREATED,
         Json(BoundParticipant {
-            participant_id: hex0x(&c.participant_id),
+            participant_id: hex0x(&c.subject),
             public_key: hex0x(&key.0),
             bound_at: now,
         }),

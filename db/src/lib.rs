@@ -202,6 +202,16 @@ pub mod states {
     );
 
     text_enum!(
+        /// `identity_challenges.scheme`: what a challenge's signature proves control of.
+        ChallengeScheme, "identity_challenges", "scheme" {
+            /// A wallet address, by an EIP-191 `personal_sign` signature.
+            Eip191 = "eip191",
+            /// A MOI participant, by MOI's `ECDSA_S256` signature.
+            Moi = "moi",
+        }
+    );
+
+    text_enum!(
         /// `relayer_txs.status`: a transaction the relayer or keeper sent.
         RelayerTxStatus, "relayer_txs", "status" {
             /// Broadcast, not yet seen mined.

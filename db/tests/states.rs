@@ -6,7 +6,7 @@ use pact_bindings::{
     sol_enum::SolEnumNames,
 };
 use pact_db::states::{
-    AppOrderStatus, DeliveryStatus, ListingKind, ListingStatus, RelayerTxStatus,
+    AppOrderStatus, ChallengeScheme, DeliveryStatus, ListingKind, ListingStatus, RelayerTxStatus,
 };
 use std::collections::BTreeSet;
 
@@ -130,7 +130,8 @@ async fn every_state_constraint_matches_its_definition() {
         ListingKind,
         ListingStatus,
         DeliveryStatus,
-        RelayerTxStatus
+        RelayerTxStatus,
+        ChallengeScheme
     );
 }
 
