@@ -5,16 +5,12 @@ use crate::{
     auth::{self, Auth},
     error::{ApiError, ApiResult},
     extract::{ApiJson, ApiPath},
-    idempotency::{Redacted, client_ip},
+    idempotency::client_ip,
+    reply::{Created, NoContent, ShownOnce},
     types::{Handle, hex0x, text},
     webhooks,
 };
-use axum::{
-    Json,
-    extract::State,
-    http::{Extensions, StatusCode},
-    response::{IntoResponse, Response},
-};
+use axum::{Json, extract::State, http::Extensions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +67,7 @@ pub async fn register(
     State(st): State<AppState>,
     ext: Extensions,
     ApiJson(body): ApiJson<RegisterBody>,
-) -> ApiResult<Response> {
+) -> ApiResult<ShownOnce<Created<Registered>>> {
     let ip = client_ip(&ext);
     st.limiter
         .check(
@@ -134,15 +130,7 @@ pub async fn register(
         webhook_secret: secret,
         note: None,
     };
-    Ok(with_secret(StatusCode::CREATED, &body, &redacted))
-}
-
-/// A JSON response whose idempotent replay shows `redacted` instead.
-pub fn with_secret<T: Serialize>(status: StatusCode, body: &T, redacted: &T) -> Response {
-    let mut r = (status, Json(body)).into_response();
-    r.extensions_mut()
-        .insert(Redacted(serde_json::to_value(redacted).unwrap_or_default()));
-    r
+    Ok(ShownOnce::new(Created(body), &redacted))
 }
 
 /// An address bound to an agent.
@@ -246,7 +234,7 @@ pub async fn patch_me(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<PatchMe>,
-) -> ApiResult<Response> {
+) -> ApiResult<ShownOnce<Json<MeUpdated>>> {
     let mut secret = None;
     if let Some(name) = &body.display_name {
         let name = text("display_name", name, 1, 80)?;
@@ -291,7 +279,7 @@ pub async fn patch_me(
         agent: me,
         webhook_secret: secret,
     };
-    Ok(with_secret(StatusCode::OK, &body, &redacted))
+    Ok(ShownOnce::new(Json(body), &redacted))
 }
 
 /// A public agent profile.
@@ -476,7 +464,11 @@ pub async fn list_keys(State(st): State<AppState>, auth: Auth) -> ApiResult<Json
     Ok(Json(Keys { keys }))
 }
 
-async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResult<Response> {
+async fn issue_key(
+    st: &AppState,
+    agent_id: i64,
+    revoke: Option<i64>,
+) -> ApiResult<ShownOnce<Created<NewKey>>> {
     let key = auth::new_key();
     let now = st.now();
     let mut tx = st.pool.begin().await?;
@@ -499,13 +491,12 @@ async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResu
         .await?;
     }
     tx.commit().await?;
-    Ok(with_secret(
-        StatusCode::CREATED,
-        &NewKey {
+    Ok(ShownOnce::new(
+        Created(NewKey {
             key_id,
             api_key: Some(key),
             revoked_key_id: revoke,
-        },
+        }),
         &NewKey {
             key_id,
             api_key: None,
@@ -516,7 +507,10 @@ async fn issue_key(st: &AppState, agent_id: i64, revoke: Option<i64>) -> ApiResu
 
 /// `POST /v1/agents/me/keys`: an additional key.
 #[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
-pub async fn create_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Response> {
+pub async fn create_key(
+    State(st): State<AppState>,
+    auth: Auth,
+) -> ApiResult<ShownOnce<Created<NewKey>>> {
     let n = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM agent_keys WHERE agent_id = $1 AND revoked_at IS NULL"#,
         auth.agent_id,
@@ -534,7 +528,10 @@ pub async fn create_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Res
 
 /// `POST /v1/agents/me/keys/rotate`: a new key; the calling key is revoked.
 #[tracing::instrument(skip_all, fields(agent = auth.agent_id), err(level = "info", Debug))]
-pub async fn rotate_key(State(st): State<AppState>, auth: Auth) -> ApiResult<Response> {
+pub async fn rotate_key(
+    State(st): State<AppState>,
+    auth: Auth,
+) -> ApiResult<ShownOnce<Created<NewKey>>> {
     issue_key(&st, auth.agent_id, Some(auth.key_id)).await
 }
 
@@ -544,7 +541,7 @@ pub async fn revoke_key(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(key_id): ApiPath<i64>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<NoContent> {
     let n = sqlx::query!(
         "UPDATE agent_keys SET revoked_at = $3 WHERE id = $1 AND agent_id = $2 AND revoked_at IS NULL",
         key_id,
@@ -557,5 +554,5 @@ pub async fn revoke_key(
     if n == 0 {
         return Err(ApiError::not_found("active key"));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }

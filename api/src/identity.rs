@@ -3,6 +3,7 @@
 //! The challenges themselves ([`issue`], [`take`], [`check_fresh`]) also serve the MOI
 //! participant binding (`crate::moi`).
 
+use crate::reply::{Created, NoContent};
 use crate::{
     AppState,
     agents::BoundAddress,
@@ -12,7 +13,7 @@ use crate::{
     types::{hex0x, parse_address},
 };
 use alloy::primitives::{Address, Signature};
-use axum::{Json, extract::State, http::StatusCode};
+use axum::extract::State;
 use pact_db::states::ChallengeScheme;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,7 +44,7 @@ pub async fn challenge(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<ChallengeBody>,
-) -> ApiResult<(StatusCode, Json<Challenge>)> {
+) -> ApiResult<Created<Challenge>> {
     let address = parse_address("address", &body.address)?;
     let line = format!("Address: {}", address.to_checksum(None));
     issue(
@@ -67,7 +68,7 @@ pub(crate) async fn issue(
     subject: &[u8],
     public_key: Option<&[u8]>,
     subject_line: &str,
-) -> ApiResult<(StatusCode, Json<Challenge>)> {
+) -> ApiResult<Created<Challenge>> {
     let nonce = hex::encode(rand::random::<[u8; 16]>());
     let expires_at = st.now() + st.settings.challenge_ttl_secs;
     let title = match scheme {
@@ -91,14 +92,11 @@ pub(crate) async fn issue(
     )
     .execute(&st.pool)
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Challenge {
-            nonce,
-            message,
-            expires_at,
-        }),
-    ))
+    Ok(Created(Challenge {
+        nonce,
+        message,
+        expires_at,
+    }))
 }
 
 /// A challenge being answered.
@@ -202,7 +200,7 @@ pub async fn bind(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<BindBody>,
-) -> ApiResult<(StatusCode, Json<BoundAddress>)> {
+) -> ApiResult<Created<BoundAddress>> {
     let sig = body
         .signature
         .strip_prefix("0x")
@@ -264,13 +262,10 @@ pub async fn bind(
         }
     }
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BoundAddress {
-            address: hex0x(&address),
-            bound_at: now,
-        }),
-    ))
+    Ok(Created(BoundAddress {
+        address: hex0x(&address),
+        bound_at: now,
+    }))
 }
 
 /// `DELETE /v1/agents/me/addresses/{address}`.
@@ -279,7 +274,7 @@ pub async fn unbind(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(address): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<NoContent> {
     let address = parse_address("address", &address)?;
     let n = sqlx::query!(
         "DELETE FROM agent_addresses WHERE address = $1 AND agent_id = $2",
@@ -292,7 +287,7 @@ pub async fn unbind(
     if n == 0 {
         return Err(ApiError::not_found("bound address"));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod moi;
 pub mod openapi;
 pub mod orders;
 pub mod ratelimit;
+pub mod reply;
 pub mod threads;
 pub mod types;
 pub mod webhooks;

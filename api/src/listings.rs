@@ -1,5 +1,6 @@
 //! Listings (services offered, bounties wanted) and their search.
 
+use crate::reply::Created;
 use crate::{
     AppState,
     auth::Auth,
@@ -7,7 +8,7 @@ use crate::{
     extract::{ApiJson, ApiPath, ApiQuery},
     types::{Amount, Cursor, Page, format_price, hex0x, limit, parse_address, text},
 };
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use pact_db::states::{ListingKind, ListingStatus};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -225,7 +226,7 @@ pub async fn create(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(b): ApiJson<CreateListing>,
-) -> ApiResult<(StatusCode, Json<Listing>)> {
+) -> ApiResult<Created<Listing>> {
     let kind = kind(&b.kind)?;
     let title = text("title", &b.title, 3, 120)?;
     let description = text("description", &b.description, 1, 5000)?;
@@ -254,7 +255,7 @@ pub async fn create(
     .await
     .map(|r| (r.id,))?;
     let row = fetch(&st, id).await?;
-    Ok((StatusCode::CREATED, Json(Listing::from_row(&row))))
+    Ok(Created(Listing::from_row(&row)))
 }
 
 /// `GET /v1/listings/{id}`.

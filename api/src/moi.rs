@@ -12,6 +12,7 @@
 //! compressed public key) and a big-endian `u32` variant (sub-account). The challenge names both
 //! the participant id and the public key; the key's fingerprint must be the id's.
 
+use crate::reply::{Created, NoContent};
 use crate::{
     AppState,
     auth::Auth,
@@ -20,7 +21,7 @@ use crate::{
     identity::{Challenge, issue, take},
     types::hex0x,
 };
-use axum::{Json, extract::State, http::StatusCode};
+use axum::extract::State;
 use blake2::{Blake2b, Digest, digest::consts::U32};
 use k256::ecdsa::{Signature, VerifyingKey, signature::hazmat::PrehashVerifier};
 use pact_db::states::ChallengeScheme;
@@ -212,7 +213,7 @@ pub async fn challenge(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<MoiChallengeBody>,
-) -> ApiResult<(StatusCode, Json<Challenge>)> {
+) -> ApiResult<Created<Challenge>> {
     let id = ParticipantId::parse(&body.participant_id)?;
     let key = PublicKey::parse(&body.public_key)?;
     key.check_owns(&id)?;
@@ -257,7 +258,7 @@ pub async fn bind(
     State(st): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<MoiBindBody>,
-) -> ApiResult<(StatusCode, Json<BoundParticipant>)> {
+) -> ApiResult<Created<BoundParticipant>> {
     let sig = hex::decode(body.signature.strip_prefix("0x").unwrap_or(&body.signature))
         .map_err(|_| MoiError::SignatureFormat("not hex"))?;
     let now = st.now();
@@ -297,14 +298,11 @@ pub async fn bind(
         }
     }
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BoundParticipant {
-            participant_id: hex0x(&c.subject),
-            public_key: hex0x(&key.0),
-            bound_at: now,
-        }),
-    ))
+    Ok(Created(BoundParticipant {
+        participant_id: hex0x(&c.subject),
+        public_key: hex0x(&key.0),
+        bound_at: now,
+    }))
 }
 
 /// `DELETE /v1/agents/me/moi/participants/{participant_id}`.
@@ -313,7 +311,7 @@ pub async fn unbind(
     State(st): State<AppState>,
     auth: Auth,
     ApiPath(participant_id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<NoContent> {
     let id = ParticipantId::parse(&participant_id)?;
     let n = sqlx::query!(
         "DELETE FROM agent_moi_participants WHERE participant_id = $1 AND agent_id = $2",
@@ -326,7 +324,7 @@ pub async fn unbind(
     if n == 0 {
         return Err(ApiError::not_found("bound participant"));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// The agent's bound MOI participants, oldest first.

@@ -1,39 +1,33 @@
 //! The route table: one macro invocation builds both the axum router and the OpenAPI 3.1
-//! document, so the document lists exactly the operations the service answers. Each row names the
-//! request body, query and success response types of its handler; their JSON Schemas (2020-12, the
-//! dialect of OpenAPI 3.1) are derived from those Rust types with `schemars`, so the document
-//! follows the code. The integration tests validate real responses against it.
+//! document, so the document lists exactly the operations the service answers. A row names the
+//! method, path and handler, the operation id, the handler's own client errors and a summary;
+//! everything else is read from the handler's signature ([`describe`]): who may call it (the
+//! authentication extractor), its JSON body, query and path parameter, its success status and
+//! response type. Their JSON Schemas (2020-12, the dialect of OpenAPI 3.1) are derived from
+//! those Rust types with `schemars`, so the document follows the code. The integration tests
+//! validate real responses against it.
+
+pub mod describe;
 
 use crate::{
     AppState, agents, identity, listings, moi,
     orders::{chain_orders, negotiations},
-    threads,
-    types::Page,
-    webhooks,
+    threads, webhooks,
 };
 use axum::{Json, Router, extract::State};
+use describe::{SchemaFn, Signature, signature_of};
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::{any::TypeId, sync::LazyLock};
+use std::sync::LazyLock;
 
-/// An empty JSON object: the body of the POSTs that read none, and the query of operations
-/// without query parameters.
+/// An empty JSON object: the body of the writes that read none.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
-/// No response body (`204`).
-pub type NoContent = ();
-
-type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
-
-fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
-    g.subschema_for::<T>()
-}
-
-fn is_empty<T: 'static>() -> bool {
-    TypeId::of::<T>() == TypeId::of::<Empty>()
+fn empty_schema(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<Empty>()
 }
 
 /// One operation of the API.
@@ -45,22 +39,39 @@ pub struct Operation {
     pub path: &'static str,
     /// Stable operation id.
     pub id: &'static str,
-    /// `bearer`, `optional` or `none`.
+    /// `bearer`, `optional` or `none`: the handler's authentication extractor.
     pub auth: &'static str,
     /// One-line summary.
     pub summary: &'static str,
-    /// Status of the success response.
+    /// Status of the success response: the handler's reply type.
     pub status: u16,
     /// The client errors of the handler itself (the layers' are added by [`Operation::client_errors`]).
     pub errors: &'static [u16],
-    body: SchemaFn,
-    body_is_empty: fn() -> bool,
-    query_is_empty: fn() -> bool,
-    query: SchemaFn,
-    response: SchemaFn,
+    /// What the handler's signature declares.
+    pub signature: Signature,
 }
 
 impl Operation {
+    const fn new(
+        method: &'static str,
+        path: &'static str,
+        id: &'static str,
+        errors: &'static [u16],
+        summary: &'static str,
+        signature: Signature,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            id,
+            auth: signature.access.name(),
+            summary,
+            status: signature.status,
+            errors,
+            signature,
+        }
+    }
+
     /// Whether the operation writes with a JSON body (POST, PATCH): the body extractor, the body
     /// limit and the idempotency layer answer for it.
     pub fn is_write(&self) -> bool {
@@ -74,8 +85,7 @@ impl Operation {
     /// (`unsupported_media_type`) and 422 (`idempotency_key_reused`, a body of the wrong shape).
     pub fn client_errors(&self) -> Vec<u16> {
         let mut codes = self.errors.to_vec();
-        let has_path_params = self.path.contains('{');
-        if self.is_write() || has_path_params || !(self.query_is_empty)() {
+        if self.is_write() || self.signature.path.is_some() || self.signature.query.is_some() {
             codes.push(400);
         }
         if self.auth != "none" {
@@ -91,8 +101,7 @@ impl Operation {
 }
 
 macro_rules! api_routes {
-    ($( $method:ident $path:literal => $handler:path, $id:literal, $auth:literal,
-        body $body:ty, query $query:ty, $status:literal $resp:ty, errors [$($err:literal),*],
+    ($( $method:ident $path:literal => $handler:path, $id:literal, errors [$($err:literal),*],
         $summary:literal; )*) => {
         /// The `/v1` routes.
         pub fn api_router() -> Router<AppState> {
@@ -100,134 +109,103 @@ macro_rules! api_routes {
         }
         /// Every `/v1` operation.
         pub const OPERATIONS: &[Operation] = &[
-            $( Operation {
-                method: stringify!($method),
-                path: $path,
-                id: $id,
-                auth: $auth,
-                summary: $summary,
-                status: $status,
-                errors: &[$($err),*],
-                body: schema_of::<$body>,
-                body_is_empty: is_empty::<$body>,
-                query_is_empty: is_empty::<$query>,
-                query: schema_of::<$query>,
-                response: schema_of::<$resp>,
-            }, )*
+            $( Operation::new(stringify!($method), $path, $id, &[$($err),*], $summary,
+                signature_of(&$handler)), )*
         ];
     };
 }
 
 api_routes! {
-    post "/v1/agents/register" => agents::register, "registerAgent", "none",
-        body agents::RegisterBody, query Empty, 201 agents::Registered, errors [409, 422, 429],
+    post "/v1/agents/register" => agents::register, "registerAgent", errors [409, 422, 429],
         "Register an agent (handle, display_name, optional webhook_url); returns its API key once";
-    get "/v1/agents/me" => agents::me, "getMe", "bearer",
-        body Empty, query Empty, 200 agents::Me, errors [],
+    get "/v1/agents/me" => agents::me, "getMe", errors [],
         "The calling agent, with bound addresses";
-    patch "/v1/agents/me" => agents::patch_me, "updateMe", "bearer",
-        body agents::PatchMe, query Empty, 200 agents::MeUpdated, errors [422],
+    patch "/v1/agents/me" => agents::patch_me, "updateMe", errors [422],
         "Change display_name or webhook_url (a new URL gets a new secret, shown once; null removes it)";
-    get "/v1/agents/me/keys" => agents::list_keys, "listKeys", "bearer",
-        body Empty, query Empty, 200 agents::Keys, errors [],
+    get "/v1/agents/me/keys" => agents::list_keys, "listKeys", errors [],
         "The agent's API keys (prefixes only)";
-    post "/v1/agents/me/keys" => agents::create_key, "createKey", "bearer",
-        body Empty, query Empty, 201 agents::NewKey, errors [422],
+    post "/v1/agents/me/keys" => agents::create_key, "createKey", errors [422],
         "Issue an additional API key";
-    post "/v1/agents/me/keys/rotate" => agents::rotate_key, "rotateKey", "bearer",
-        body Empty, query Empty, 201 agents::NewKey, errors [422],
+    post "/v1/agents/me/keys/rotate" => agents::rotate_key, "rotateKey", errors [422],
         "Issue a new API key and revoke the calling one";
-    delete "/v1/agents/me/keys/{key_id}" => agents::revoke_key, "revokeKey", "bearer",
-        body Empty, query Empty, 204 NoContent, errors [404],
+    delete "/v1/agents/me/keys/{key_id}" => agents::revoke_key, "revokeKey", errors [404],
         "Revoke an API key";
-    post "/v1/agents/me/challenges" => identity::challenge, "createChallenge", "bearer",
-        body identity::ChallengeBody, query Empty, 201 identity::Challenge, errors [422],
+    post "/v1/agents/me/challenges" => identity::challenge, "createChallenge", errors [422],
         "A single-use message for the wallet at `address` to sign (EIP-191 personal_sign)";
-    post "/v1/agents/me/addresses" => identity::bind, "bindAddress", "bearer",
-        body identity::BindBody, query Empty, 201 agents::BoundAddress, errors [404, 409, 422],
+    post "/v1/agents/me/addresses" => identity::bind, "bindAddress", errors [404, 409, 422],
         "Bind the challenged address, given the nonce and the wallet's signature";
-    delete "/v1/agents/me/addresses/{address}" => identity::unbind, "unbindAddress", "bearer",
-        body Empty, query Empty, 204 NoContent, errors [404, 422],
+    delete "/v1/agents/me/addresses/{address}" => identity::unbind, "unbindAddress", errors [404, 422],
         "Unbind an address";
-    post "/v1/agents/me/moi/challenges" => moi::challenge, "createMoiChallenge", "bearer",
-        body moi::MoiChallengeBody, query Empty, 201 identity::Challenge, errors [422],
+    post "/v1/agents/me/moi/challenges" => moi::challenge, "createMoiChallenge", errors [422],
         "A single-use message for the MOI participant (id and its public key) to sign with MOI's ECDSA_S256 signer";
-    post "/v1/agents/me/moi/participants" => moi::bind, "bindMoiParticipant", "bearer",
-        body moi::MoiBindBody, query Empty, 201 moi::BoundParticipant, errors [404, 409, 422],
+    post "/v1/agents/me/moi/participants" => moi::bind, "bindMoiParticipant", errors [404, 409, 422],
         "Bind the challenged MOI participant, given the nonce and its MOI signature (BLAKE2b-256, DER, parity byte)";
-    delete "/v1/agents/me/moi/participants/{participant_id}" => moi::unbind, "unbindMoiParticipant", "bearer",
-        body Empty, query Empty, 204 NoContent, errors [404, 422],
+    delete "/v1/agents/me/moi/participants/{participant_id}" => moi::unbind, "unbindMoiParticipant", errors [404, 422],
         "Unbind a MOI participant";
-    get "/v1/agents/{handle}" => agents::profile, "getAgent", "none",
-        body Empty, query Empty, 200 agents::Profile, errors [404],
+    get "/v1/agents/{handle}" => agents::profile, "getAgent", errors [404],
         "Public profile: bound addresses, mirrored identity and bond";
-    post "/v1/listings" => listings::create, "createListing", "bearer",
-        body listings::CreateListing, query Empty, 201 listings::Listing, errors [422],
+    post "/v1/listings" => listings::create, "createListing", errors [422],
         "Create a listing: an offer (service) or a bounty (wanted), with price and token";
-    get "/v1/listings" => listings::search, "searchListings", "none",
-        body Empty, query listings::SearchQuery, 200 Page<listings::Listing>, errors [422],
+    get "/v1/listings" => listings::search, "searchListings", errors [422],
         "Search listings: q (full text), kind, category, tags, min_price, max_price, owner, status, sort (newest, price_asc, price_desc, relevance: default with q; listings whose title and category contain the query first, then those matching in the description, newest first within each), limit, cursor";
-    get "/v1/listings/{id}" => listings::get, "getListing", "none",
-        body Empty, query Empty, 200 listings::Listing, errors [404],
+    get "/v1/listings/{id}" => listings::get, "getListing", errors [404],
         "One listing";
-    patch "/v1/listings/{id}" => listings::patch, "updateListing", "bearer",
-        body listings::PatchListing, query Empty, 200 listings::Listing, errors [403, 404, 409, 422],
+    patch "/v1/listings/{id}" => listings::patch, "updateListing", errors [403, 404, 409, 422],
         "Edit an open listing (owner only)";
-    post "/v1/listings/{id}/close" => listings::close, "closeListing", "bearer",
-        body Empty, query Empty, 200 listings::Listing, errors [403, 404, 409],
+    post "/v1/listings/{id}/close" => listings::close, "closeListing", errors [403, 404, 409],
         "Close a listing (owner only)";
-    post "/v1/listings/{id}/negotiations" => negotiations::negotiate, "openNegotiation", "bearer",
-        body negotiations::TermsBody, query Empty, 201 negotiations::Negotiation, errors [404, 409, 422],
+    post "/v1/listings/{id}/negotiations" => negotiations::negotiate, "openNegotiation", errors [404, 409, 422],
         "Open a negotiation on a listing: a new bytes32 order id and its thread (NEGOTIATING)";
-    get "/v1/negotiations" => negotiations::mine, "listNegotiations", "bearer",
-        body Empty, query crate::orders::PageQuery, 200 Page<negotiations::Negotiation>, errors [],
+    get "/v1/negotiations" => negotiations::mine, "listNegotiations", errors [],
         "The calling agent's orders as buyer or seller";
-    get "/v1/orders" => chain_orders::search, "searchOrders", "none",
-        body Empty, query chain_orders::SearchQuery, 200 Page<chain_orders::ChainOrder>, errors [],
+    get "/v1/orders" => chain_orders::search, "searchOrders", errors [],
         "Search funded orders: party (address or handle), state, token, chain_id, min_amount, max_amount, limit, cursor";
-    get "/v1/orders/{id}" => chain_orders::get, "getOrder", "optional",
-        body Empty, query chain_orders::OrderQuery, 200 chain_orders::OrderView, errors [404],
+    get "/v1/orders/{id}" => chain_orders::get, "getOrder", errors [404],
         "An order: the chain's state, parties, amounts, deadlines and next automatic action; the negotiation for its parties";
-    get "/v1/orders/{id}/events" => chain_orders::events, "getOrderEvents", "none",
-        body Empty, query chain_orders::EventsQuery, 200 Page<chain_orders::Event>, errors [404],
+    get "/v1/orders/{id}/events" => chain_orders::events, "getOrderEvents", errors [404],
         "The order's on-chain audit trail with tx hashes";
-    post "/v1/orders/{id}/terms" => negotiations::propose, "proposeTerms", "bearer",
-        body negotiations::TermsBody, query Empty, 200 negotiations::Negotiation, errors [403, 404, 409, 422],
+    post "/v1/orders/{id}/terms" => negotiations::propose, "proposeTerms", errors [403, 404, 409, 422],
         "Propose terms (amount, deliver_by, seller_address, details); clears agreements";
-    post "/v1/orders/{id}/agree" => negotiations::agree, "agreeTerms", "bearer",
-        body negotiations::AgreeBody, query Empty, 200 negotiations::Negotiation, errors [403, 404, 409, 422],
+    post "/v1/orders/{id}/agree" => negotiations::agree, "agreeTerms", errors [403, 404, 409, 422],
         "Agree to terms_version; when both agree the order is AWAITING_PAY with the terms hash for fund()";
-    post "/v1/orders/{id}/cancel" => negotiations::cancel, "cancelOrder", "bearer",
-        body Empty, query Empty, 200 negotiations::Negotiation, errors [403, 404, 409],
+    post "/v1/orders/{id}/cancel" => negotiations::cancel, "cancelOrder", errors [403, 404, 409],
         "Cancel before funding";
-    get "/v1/orders/{id}/messages" => threads::messages, "listMessages", "bearer",
-        body Empty, query crate::orders::PageQuery, 200 Page<threads::Message>, errors [403, 404],
+    get "/v1/orders/{id}/messages" => threads::messages, "listMessages", errors [403, 404],
         "The order's thread (parties only)";
-    post "/v1/orders/{id}/messages" => threads::post_message, "postMessage", "bearer",
-        body threads::MessageBody, query Empty, 201 threads::Message, errors [403, 404, 422],
+    post "/v1/orders/{id}/messages" => threads::post_message, "postMessage", errors [403, 404, 422],
         "Post to the order's thread (parties only)";
-    get "/v1/webhooks/deliveries" => webhooks::list, "listDeliveries", "bearer",
-        body Empty, query webhooks::DeliveriesQuery, 200 Page<webhooks::Delivery>, errors [],
+    get "/v1/webhooks/deliveries" => webhooks::list, "listDeliveries", errors [],
         "The webhook delivery log";
-    get "/v1/webhooks/deliveries/{id}" => webhooks::get, "getDelivery", "bearer",
-        body Empty, query Empty, 200 webhooks::Delivery, errors [404],
+    get "/v1/webhooks/deliveries/{id}" => webhooks::get, "getDelivery", errors [404],
         "One delivery with its attempts";
-    post "/v1/webhooks/deliveries/{id}/redeliver" => webhooks::redeliver, "redeliver", "bearer",
-        body Empty, query Empty, 200 webhooks::Delivery, errors [404],
+    post "/v1/webhooks/deliveries/{id}/redeliver" => webhooks::redeliver, "redeliver", errors [404],
         "Deliver again now, with a fresh retry schedule";
 }
 
-/// Path parameters by name (and path, where a name means different things).
-fn path_param(path: &str, name: &str) -> Value {
-    let schema = match (name, path.starts_with("/v1/listings")) {
-        ("id", true) | ("key_id", _) => json!({ "type": "integer", "format": "int64" }),
-        ("id", _) if path.starts_with("/v1/webhooks") => {
-            json!({ "type": "string", "pattern": "^dlv_[0-9]+$" })
+/// The path parameter `name` of `op`: its type is the handler's `ApiPath<T>`; a string parameter
+/// gets the format its handler parses (an order id, a delivery id, an address).
+fn path_param(op: &Operation, name: &str) -> Value {
+    let mut g = SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let mut schema = op
+        .signature
+        .path
+        .map_or_else(|| json!({ "type": "string" }), |p| p(&mut g).to_value());
+    if let Some(m) = schema.as_object_mut() {
+        m.remove("$schema");
+    }
+    if schema["type"] == "string" {
+        let pattern = match name {
+            "id" if op.path.starts_with("/v1/webhooks") => Some("^dlv_[0-9]+$"),
+            "id" => Some("^0x[0-9a-fA-F]{64}$"),
+            "address" => Some("^0x[0-9a-fA-F]{40}$"),
+            _ => None,
+        };
+        if let Some(p) = pattern {
+            schema["pattern"] = json!(p);
         }
-        ("id", _) => json!({ "type": "string", "pattern": "^0x[0-9a-fA-F]{64}$" }),
-        ("address", _) => json!({ "type": "string", "pattern": "^0x[0-9a-fA-F]{40}$" }),
-        _ => json!({ "type": "string" }),
-    };
+    }
     json!({ "name": name, "in": "path", "required": true, "schema": schema })
 }
 
@@ -236,7 +214,10 @@ fn query_params(op: &Operation) -> Vec<Value> {
     let mut g = SchemaSettings::draft2020_12()
         .with(|s| s.inline_subschemas = true)
         .into_generator();
-    let schema = (op.query)(&mut g);
+    let Some(query) = op.signature.query else {
+        return vec![];
+    };
+    let schema = query(&mut g);
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return vec![];
     };
@@ -304,16 +285,15 @@ fn build() -> Value {
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|p| path_param(op.path, p))
+            .map(|p| path_param(op, p))
             .collect();
         params.extend(query_params(op));
-        let success = if op.status == 204 {
-            json!({ "description": "No Content" })
-        } else {
-            json!({
+        let success = match op.signature.response {
+            None => json!({ "description": "No Content" }),
+            Some(body) => json!({
                 "description": "OK",
-                "content": { "application/json": { "schema": (op.response)(&mut responses) } },
-            })
+                "content": { "application/json": { "schema": body(&mut responses) } },
+            }),
         };
         let mut responses_of = Map::new();
         responses_of.insert(op.status.to_string(), success);
@@ -340,8 +320,8 @@ fn build() -> Value {
         };
         if op.is_write() {
             o["requestBody"] = json!({
-                "required": !(op.body_is_empty)(),
-                "content": { "application/json": { "schema": (op.body)(&mut requests) } },
+                "required": op.signature.body.is_some(),
+                "content": { "application/json": { "schema": op.signature.body.unwrap_or(empty_schema as SchemaFn)(&mut requests) } },
             });
             if let Some(a) = o["parameters"].as_array_mut() {
                 a.push(json!({
@@ -454,4 +434,42 @@ pub async fn legal() -> impl axum::response::IntoResponse {
         )],
         include_str!("../assets/legal.txt"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OPERATIONS;
+
+    #[test]
+    fn each_path_parameter_is_read_by_the_handler_and_each_read_one_is_in_the_path() {
+        for op in OPERATIONS {
+            let templated = op.path.matches('{').count();
+            assert!(
+                templated <= 1,
+                "{}: one path parameter per operation",
+                op.path
+            );
+            assert_eq!(
+                templated == 1,
+                op.signature.path.is_some(),
+                "{} {}: the path template and the handler's ApiPath disagree",
+                op.method,
+                op.path
+            );
+        }
+    }
+
+    #[test]
+    fn only_writes_read_a_json_body() {
+        for op in OPERATIONS {
+            if !op.is_write() {
+                assert!(
+                    op.signature.body.is_none(),
+                    "{} {} reads a JSON body",
+                    op.method,
+                    op.path
+                );
+            }
+        }
+    }
 }

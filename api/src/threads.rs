@@ -1,5 +1,6 @@
 //! One message thread per order, for its two parties; the other party gets `message.created`.
 
+use crate::reply::Created;
 use crate::{
     AppState,
     auth::Auth,
@@ -9,7 +10,7 @@ use crate::{
     types::{Cursor, OrderId, Page, hex0x, limit, text},
     webhooks,
 };
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -44,7 +45,7 @@ pub async fn post_message(
     auth: Auth,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<MessageBody>,
-) -> ApiResult<(StatusCode, Json<Message>)> {
+) -> ApiResult<Created<Message>> {
     let id = OrderId::parse(&id)?;
     let body = text("body", &b.body, 1, 4000)?;
     let mut tx = st.pool.begin().await?;
@@ -86,7 +87,7 @@ pub async fn post_message(
     .await?;
     tx.commit().await?;
     st.wake.notify_one();
-    Ok((StatusCode::CREATED, Json(msg)))
+    Ok(Created(msg))
 }
 
 /// `GET /v1/orders/{id}/messages`: the thread, oldest first (parties only).

@@ -3,6 +3,7 @@
 //! cancel before funding.
 
 use super::{AppOrder, PageQuery, app_order, app_orders, party_order};
+use crate::reply::Created;
 use crate::{
     AppState,
     auth::Auth,
@@ -12,7 +13,7 @@ use crate::{
     webhooks,
 };
 use alloy::primitives::Address;
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use pact_db::{
     bytea,
     states::{AppOrderStatus, ListingKind, ListingStatus},
@@ -266,7 +267,7 @@ pub async fn negotiate(
     auth: Auth,
     ApiPath(listing_id): ApiPath<i64>,
     ApiJson(body): ApiJson<TermsBody>,
-) -> ApiResult<(StatusCode, Json<Negotiation>)> {
+) -> ApiResult<Created<Negotiation>> {
     let mut tx = st.pool.begin().await?;
     #[allow(clippy::type_complexity)]
     let row: Option<(i64, String, String, rust_decimal::Decimal, i64, Vec<u8>, i16, Vec<u8>)> =
@@ -344,7 +345,7 @@ pub async fn negotiate(
     .await?;
     tx.commit().await?;
     st.wake.notify_one();
-    Ok((StatusCode::CREATED, Json(o.view())))
+    Ok(Created(o.view()))
 }
 
 /// `POST /v1/orders/{id}/terms`: a new proposal (clears both agreements).
