@@ -36,7 +36,7 @@ pub fn client_ip(req_ext: &axum::http::Extensions) -> String {
 /// A write that needs no credentials (`auth: none`), so its keys are scoped to the client IP.
 fn public_write(method: &Method, path: &str) -> bool {
     crate::openapi::OPERATIONS.iter().any(|o| {
-        o.auth == "none" && o.path == path && o.method.eq_ignore_ascii_case(method.as_str())
+        o.auth() == "none" && o.path == path && o.method.eq_ignore_ascii_case(method.as_str())
     })
 }
 

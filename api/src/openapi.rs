@@ -15,8 +15,8 @@ use crate::{
     threads, webhooks,
 };
 use axum::{Json, Router, extract::State};
-use describe::{SchemaFn, Signature, signature_of};
-use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
+use describe::{SchemaFn, Signature, schema_of, signature_of};
+use schemars::{JsonSchema, generate::SchemaSettings};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
@@ -25,10 +25,6 @@ use std::sync::LazyLock;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
-
-fn empty_schema(g: &mut SchemaGenerator) -> Schema {
-    g.subschema_for::<Empty>()
-}
 
 /// One operation of the API.
 #[derive(Debug, Clone, Copy)]
@@ -39,12 +35,8 @@ pub struct Operation {
     pub path: &'static str,
     /// Stable operation id.
     pub id: &'static str,
-    /// `bearer`, `optional` or `none`: the handler's authentication extractor.
-    pub auth: &'static str,
     /// One-line summary.
     pub summary: &'static str,
-    /// Status of the success response: the handler's reply type.
-    pub status: u16,
     /// The client errors of the handler itself (the layers' are added by [`Operation::client_errors`]).
     pub errors: &'static [u16],
     /// What the handler's signature declares.
@@ -64,12 +56,20 @@ impl Operation {
             method,
             path,
             id,
-            auth: signature.access.name(),
             summary,
-            status: signature.status,
             errors,
             signature,
         }
+    }
+
+    /// `bearer`, `optional` or `none`: the handler's authentication extractor.
+    pub const fn auth(&self) -> &'static str {
+        self.signature.access.name()
+    }
+
+    /// Status of the success response: the handler's reply type.
+    pub const fn status(&self) -> u16 {
+        self.signature.status
     }
 
     /// Whether the operation writes with a JSON body (POST, PATCH): the body extractor, the body
@@ -88,7 +88,7 @@ impl Operation {
         if self.is_write() || self.signature.path.is_some() || self.signature.query.is_some() {
             codes.push(400);
         }
-        if self.auth != "none" {
+        if self.auth() != "none" {
             codes.extend([401, 429]);
         }
         if self.is_write() {
@@ -296,7 +296,7 @@ fn build() -> Value {
             }),
         };
         let mut responses_of = Map::new();
-        responses_of.insert(op.status.to_string(), success);
+        responses_of.insert(op.status().to_string(), success);
         for code in op.client_errors() {
             responses_of.insert(code.to_string(), error_response(code));
         }
@@ -313,7 +313,7 @@ fn build() -> Value {
             "parameters": params,
             "responses": responses_of,
         });
-        o["security"] = match op.auth {
+        o["security"] = match op.auth() {
             "bearer" => json!([{ "bearer": [] }]),
             "optional" => json!([{ "bearer": [] }, {}]),
             _ => json!([]),
@@ -321,7 +321,7 @@ fn build() -> Value {
         if op.is_write() {
             o["requestBody"] = json!({
                 "required": op.signature.body.is_some(),
-                "content": { "application/json": { "schema": op.signature.body.unwrap_or(empty_schema as SchemaFn)(&mut requests) } },
+                "content": { "application/json": { "schema": op.signature.body.unwrap_or(schema_of::<Empty> as SchemaFn)(&mut requests) } },
             });
             if let Some(a) = o["parameters"].as_array_mut() {
                 a.push(json!({

@@ -20,7 +20,7 @@ use std::future::Future;
 /// A JSON Schema generator for one Rust type.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
-fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+pub(crate) fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
 
